@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` (demo against the embedded AWS) and `make test`.
+# Both create .venv on first use with Python 3.12 when it runs (else python3 >= 3.11).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit integration clean
+
+$(STAMP): pyproject.toml src/requirements.txt scripts/find-python
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r src/requirements.txt -e '.[dev]'
+	@# src/ is laid out like Lambda's /var/task (handler.py and services/ at its root), so it is
+	@# put on the venv's path as a root of its own, the way the Lambda runtime imports it.
+	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'share_worker_src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local_runtime.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+
+test: $(STAMP) lint typecheck
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,106 @@
+"""moto's server on 127.0.0.1 over real HTTP, standing in for DynamoDB and SQS.
+
+moto's ``TransactWriteItems`` snapshots whole tables and restores them on cancellation without a
+lock, so two concurrent DynamoDB requests can corrupt each other (HTTP 500s, lost updates). The
+server therefore runs every DynamoDB request under one lock. SQS requests stay concurrent, so a
+long poll never holds up a table write.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+LOOPBACK = "127.0.0.1"
+LOCAL_REGION = "us-east-1"
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any value; never a real credential
+    "AWS_DEFAULT_REGION": LOCAL_REGION,
+    "AWS_REGION": LOCAL_REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """No access log line per request: a demo or test run makes thousands."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class SerializedDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time; everything else passes straight through."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.dynamodb_requests = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            self.dynamodb_requests += 1
+            # Drain the body inside the lock: moto may produce it lazily.
+            return list(self.app(environ, start_response))
+
+
+class EmbeddedAws:
+    """A moto server in a background thread on a free loopback port."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.middleware = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            LOOPBACK, port, self.middleware, threaded=True, request_handler=QuietRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{LOOPBACK}:{self._server.server_port}"
+
+    @property
+    def dynamodb_requests(self) -> int:
+        """DynamoDB requests served so far (for tests and benchmarks that count round trips)."""
+        return self.middleware.dynamodb_requests
+
+    def start(self) -> EmbeddedAws:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def client_environment(self) -> dict[str, str]:
+        """Environment variables that point boto3 (and the worker) at this server."""
+        return {**LOCAL_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
+
+
+@contextmanager
+def embedded_aws(set_environment: bool = True) -> Iterator[EmbeddedAws]:
+    """Start the server; with ``set_environment`` boto3 in this process talks to it until exit."""
+    server = EmbeddedAws().start()
+    saved = {name: os.environ.get(name) for name in server.client_environment()}
+    if set_environment:
+        os.environ.update(server.client_environment())
+    try:
+        yield server
+    finally:
+        server.stop()
+        if set_environment:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

@@ -1,0 +1,38 @@
+"""Lambda entry point: Powertools wiring around the share batch processor.
+
+The worker is built on the first invocation and reused by the container afterwards.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.bootstrap import Worker, build_worker
+from services.lambda_context import LocalLambdaContext
+from services.telemetry import logger, metrics, tracer
+
+
+@cache
+def worker() -> Worker:
+    return build_worker()
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """SQS batch in, ``{"batchItemFailures": [...]}`` out; ``context`` may be ``None`` in tests."""
+    return _handle(event, context if context is not None else LocalLambdaContext())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    processor = worker().processor
+    return dict(
+        process_partial_response(
+            event=event, record_handler=processor.record_handler.handle, processor=processor, context=context
+        )
+    )

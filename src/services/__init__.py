@@ -1,0 +1,1 @@
+"""Business logic and DynamoDB access of the Share Worker (deployed with the function)."""

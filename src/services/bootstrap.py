@@ -1,0 +1,65 @@
+"""Composition root: builds the worker from the environment, with every dependency overridable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from services.activity_service import ActivityService
+from services.batch_processor import ShareBatchProcessor
+from services.config import Settings
+from services.dynamodb_service import DynamoDBService
+from services.record_handler import ShareRecordHandler
+from services.share_service import ShareService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
+
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=16,
+)
+"""The one place SDK retries and timeouts are set.
+
+Standard mode retries throttling, 5xx and connection errors with jittered backoff; four attempts
+stay well inside the function timeout. The pool allows every parallel record its own connection.
+"""
+
+
+@dataclass(frozen=True)
+class Worker:
+    processor: ShareBatchProcessor
+    share_service: ShareService
+    activity_service: ActivityService
+
+
+def dynamodb_resource(session: boto3.session.Session | None = None) -> DynamoDBServiceResource:
+    """Region, credentials and ``AWS_ENDPOINT_URL`` come from the standard boto3 configuration."""
+    return (session or boto3.session.Session()).resource("dynamodb", config=RETRY_CONFIG)
+
+
+def build_worker(
+    settings: Settings | None = None,
+    resource: DynamoDBServiceResource | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Worker:
+    settings = settings or (Settings.from_env(environ) if environ is not None else Settings.from_env())
+    table = (resource or dynamodb_resource()).Table(settings.table_name)
+    dynamodb_service = DynamoDBService(settings.table_name, table=table)
+    activity_service = ActivityService(dynamodb_service)
+    share_service = ShareService(
+        dynamodb_service, activity_service, dedup_ttl=timedelta(days=settings.dedup_ttl_days)
+    )
+    processor = ShareBatchProcessor(
+        ShareRecordHandler(share_service),
+        max_parallel=settings.max_parallel_records,
+        deadline_margin_ms=settings.deadline_margin_ms,
+    )
+    return Worker(processor=processor, share_service=share_service, activity_service=activity_service)
