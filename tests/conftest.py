@@ -1,0 +1,86 @@
+"""Fixtures shared by every test folder: the embedded AWS server and a fresh table per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local_runtime.embedded_aws import EmbeddedAws, embedded_aws
+from local_runtime.provision import create_table, item_record
+from services.bootstrap import Worker, build_worker
+from services.config import Settings
+from services.keys import item_key
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Wdrbe")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ShareWorker")
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[EmbeddedAws]:
+    """moto's server on 127.0.0.1; boto3 in the test process points at it for the whole session."""
+    with embedded_aws() as server:
+        yield server
+
+
+class ShareTable:
+    """A fresh table on the embedded server, with helpers to seed items and read state back."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.resource = boto3.resource("dynamodb")
+        self.table = self.resource.Table(name)
+
+    def put_item(
+        self, item_id: str, *, owner: str | None = "user123", public: bool = False, count: int = 0, name: str = ""
+    ) -> None:
+        self.table.put_item(
+            Item=item_record(
+                {"itemId": item_id, "name": name or f"Item {item_id}", "ownerId": owner, "isPublic": public,
+                 "sharedCount": count}
+            )
+        )
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        return self.table.get_item(Key=dict(item_key(item_id)), ConsistentRead=True).get("Item")
+
+    def all_records(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        arguments: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = self.table.scan(**arguments)
+            records.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return records
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def records_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
+        return [record for record in self.all_records() if str(record["PK"]).startswith(prefix)]
+
+
+@pytest.fixture
+def share_table(aws: EmbeddedAws) -> ShareTable:
+    name = f"share-test-{uuid.uuid4().hex[:12]}"
+    create_table(boto3.client("dynamodb"), name)
+    return ShareTable(name)
+
+
+@pytest.fixture
+def worker(share_table: ShareTable) -> Worker:
+    return build_worker(Settings(table_name=share_table.name))
+
+
+@pytest.fixture
+def handler_module(share_table: ShareTable, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``handler`` configured for this test's table, with its cached worker rebuilt."""
+    import handler
+
+    monkeypatch.setenv("TABLE_NAME", share_table.name)
+    handler.worker.cache_clear()
+    yield handler
+    handler.worker.cache_clear()
