@@ -20,12 +20,12 @@ BATCH_FILE = "mixed-batch.json"
 def main() -> None:
     with embedded_aws() as aws:
         os.environ["TABLE_NAME"] = TABLE_NAME
-        import handler  # noqa: PLC0415 - imported once the environment points at the embedded server
+        import handler
 
         resource = boto3.resource("dynamodb")
         create_table(resource.meta.client, TABLE_NAME)
         seed_items(resource, TABLE_NAME, sample_items())
-        print(f"Embedded AWS (moto) at {aws.endpoint_url}; table {TABLE_NAME} with {len(sample_items())} items\n")
+        print(f"Embedded AWS (moto) at {aws.endpoint_url}; table {TABLE_NAME}, {len(sample_items())} items\n")
 
         event = sample_event(BATCH_FILE)
         for attempt in ("first delivery", "redelivery of the same batch"):
@@ -35,14 +35,21 @@ def main() -> None:
             print(table(["messageId", "outcome", "detail"], _record_rows(event, captured)))
             failures = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
             print(f"batchItemFailures: {failures}")
-            print("metrics: " + ", ".join(f"{name}={value}" for name, value in sorted(captured.metrics.items())))
+            print(
+                "metrics: " + ", ".join(f"{name}={value}" for name, value in sorted(captured.metrics.items()))
+            )
             print()
 
         print("== items after both deliveries ==")
         print(table(["itemId", "name", "owner", "SharedCount", "IsPublic"], _item_rows(resource)))
         print("\n== activity feed of user123, newest first ==")
         feed = handler.worker().activity_service.list_user_activity("user123", limit=10)
-        print(table(["SharedAt", "ItemName", "EventId"], [[e["SharedAt"], e["ItemName"], e["EventId"]] for e in feed.entries]))
+        print(
+            table(
+                ["SharedAt", "ItemName", "EventId"],
+                [[e["SharedAt"], e["ItemName"], e["EventId"]] for e in feed.entries],
+            )
+        )
 
 
 def _record_rows(event: dict[str, Any], captured: Captured) -> list[list[Any]]:
@@ -53,7 +60,9 @@ def _record_rows(event: dict[str, Any], captured: Captured) -> list[list[Any]]:
     rows = []
     for record in event["Records"]:
         line = by_message.get(record["messageId"], {})
-        rows.append([record["messageId"], line.get("outcome", "FAILED (retried by SQS)"), line.get("message", "")])
+        rows.append(
+            [record["messageId"], line.get("outcome", "FAILED (retried by SQS)"), line.get("message", "")]
+        )
     return rows
 
 
@@ -61,8 +70,16 @@ def _item_rows(resource: Any) -> list[list[Any]]:
     table_ = resource.Table(TABLE_NAME)
     rows = []
     for item in sample_items():
-        record = table_.get_item(Key=dict(item_key(item["itemId"]))).get("Item", {})
-        rows.append([item["itemId"], record.get("Name"), record.get("UserId"), record.get("SharedCount"), record.get("IsPublic")])
+        record = table_.get_item(Key=item_key(item["itemId"])).get("Item", {})
+        rows.append(
+            [
+                item["itemId"],
+                record.get("Name"),
+                record.get("UserId"),
+                record.get("SharedCount"),
+                record.get("IsPublic"),
+            ]
+        )
     return rows
 
 

@@ -21,7 +21,7 @@ LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any value; never a real credential
+    "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": LOCAL_REGION,
     "AWS_REGION": LOCAL_REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",

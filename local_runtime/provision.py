@@ -27,7 +27,9 @@ def create_table(client: DynamoDBClient, table_name: str) -> None:
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    client.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
     client.update_time_to_live(
         TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ExpiresAt"}
     )
@@ -49,7 +51,9 @@ def item_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def seed_items(resource: DynamoDBServiceResource, table_name: str, items: Iterable[Mapping[str, Any]]) -> None:
+def seed_items(
+    resource: DynamoDBServiceResource, table_name: str, items: Iterable[Mapping[str, Any]]
+) -> None:
     with resource.Table(table_name).batch_writer() as batch:
         for item in items:
             batch.put_item(Item=item_record(item))

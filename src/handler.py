@@ -23,7 +23,8 @@ def worker() -> Worker:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """SQS batch in, ``{"batchItemFailures": [...]}`` out; ``context`` may be ``None`` in tests."""
-    return _handle(event, context if context is not None else LocalLambdaContext())
+    response: dict[str, Any] = _handle(event, context if context is not None else LocalLambdaContext())
+    return response
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -37,17 +37,28 @@ class ShareTable:
         self.table = self.resource.Table(name)
 
     def put_item(
-        self, item_id: str, *, owner: str | None = "user123", public: bool = False, count: int = 0, name: str = ""
+        self,
+        item_id: str,
+        *,
+        owner: str | None = "user123",
+        public: bool = False,
+        count: int = 0,
+        name: str = "",
     ) -> None:
         self.table.put_item(
             Item=item_record(
-                {"itemId": item_id, "name": name or f"Item {item_id}", "ownerId": owner, "isPublic": public,
-                 "sharedCount": count}
+                {
+                    "itemId": item_id,
+                    "name": name or f"Item {item_id}",
+                    "ownerId": owner,
+                    "isPublic": public,
+                    "sharedCount": count,
+                }
             )
         )
 
     def item(self, item_id: str) -> dict[str, Any] | None:
-        return self.table.get_item(Key=dict(item_key(item_id)), ConsistentRead=True).get("Item")
+        return self.table.get_item(Key=item_key(item_id), ConsistentRead=True).get("Item")
 
     def all_records(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []

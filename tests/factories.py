@@ -17,7 +17,12 @@ def share_body(
     shared_at: str = "2025-11-13T10:30:00Z",
     **extra: Any,
 ) -> str:
-    body = {"itemId": item_id, "userId": user_id, "sharedAt": shared_at, "eventId": event_id or str(uuid.uuid4())}
+    body = {
+        "itemId": item_id,
+        "userId": user_id,
+        "sharedAt": shared_at,
+        "eventId": event_id or str(uuid.uuid4()),
+    }
     return json.dumps({**body, **extra})
 
 
@@ -34,7 +39,7 @@ def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1)
             "ApproximateFirstReceiveTimestamp": "1763029800000",
         },
         "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum, not security
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": QUEUE_ARN,
         "awsRegion": "us-east-1",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -31,7 +31,9 @@ from services.telemetry import count, logger
 
 
 class ShareBatchProcessor(BatchProcessor):
-    def __init__(self, record_handler: ShareRecordHandler, *, max_parallel: int, deadline_margin_ms: int) -> None:
+    def __init__(
+        self, record_handler: ShareRecordHandler, *, max_parallel: int, deadline_margin_ms: int
+    ) -> None:
         # A batch whose records all failed is reported record by record like any other, instead of
         # Powertools raising: Lambda's Errors metric stays for real crashes. SQS retries the same way.
         super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -69,7 +71,7 @@ class ShareBatchProcessor(BatchProcessor):
             return self.failure_handler(record=record, exception=(type(error), error, None))
         try:
             outcome = self.record_handler.handle(record, parsed, reads)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of one record is reported for that record alone
             return self.failure_handler(record=record, exception=sys.exc_info())
         return self.success_handler(record=record.raw_event, result=outcome)
 
@@ -88,7 +90,8 @@ class ShareBatchProcessor(BatchProcessor):
             )
 
     def _collect_sqs_failures(self) -> list[dict[str, str]]:
-        unreportable = [record for record in self.fail_messages if not record.get("messageId")]
+        failed_records = cast(list[SQSRecord], self.fail_messages)
+        unreportable = [record for record in failed_records if not record.get("messageId")]
         if unreportable:
             logger.error(
                 "A failed record has no messageId, so it cannot be reported alone: failing the whole batch",
@@ -98,7 +101,7 @@ class ShareBatchProcessor(BatchProcessor):
                 f"{len(unreportable)} failed record(s) without messageId; the whole batch must be retried"
             )
         order = {id(raw): position for position, raw in enumerate(self.records)}
-        failed = sorted(self.fail_messages, key=lambda record: order.get(id(record.raw_event), 0))
+        failed = sorted(failed_records, key=lambda record: order.get(id(record.raw_event), 0))
         return [{"itemIdentifier": record.message_id} for record in failed]
 
 

@@ -7,8 +7,8 @@ attribute-value transformation, so transactions and batch reads use plain Python
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
@@ -47,7 +47,7 @@ class DynamoDBService:
     def get_item(self, item_id: str) -> Item | None:
         """The item's metadata record, or ``None`` when the item does not exist."""
         with _dynamodb_errors("GetItem"):
-            response = self.table.get_item(Key=dict(item_key(item_id)), ConsistentRead=True)
+            response = self.table.get_item(Key=item_key(item_id), ConsistentRead=True)
         return response.get("Item")
 
     def update_item_shared_count(self, item_id: str, user_id: str, updated_at: str) -> Item | None:
@@ -59,7 +59,7 @@ class DynamoDBService:
         """
         try:
             response = self.table.update_item(
-                Key=dict(item_key(item_id)),
+                Key=item_key(item_id),
                 UpdateExpression="SET IsPublic = :true, UpdatedAt = :now ADD SharedCount :one",
                 ConditionExpression=ITEM_SHAREABLE_CONDITION,
                 ExpressionAttributeValues={":true": True, ":now": updated_at, ":one": 1, ":user": user_id},
@@ -92,9 +92,8 @@ class DynamoDBService:
             pending: list[Key] = chunk
             for attempt in range(UNPROCESSED_KEYS_ATTEMPTS):
                 with _dynamodb_errors("BatchGetItem"):
-                    response = self.table.meta.client.batch_get_item(
-                        RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}  # type: ignore[dict-item]
-                    )
+                    request: dict[str, Any] = {self.table_name: {"Keys": pending, "ConsistentRead": True}}
+                    response = self.table.meta.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table_name, []):
                     found[(str(item["PK"]), str(item["SK"]))] = cast(Item, item)
                 unprocessed = response.get("UnprocessedKeys", {}).get(self.table_name)
@@ -103,7 +102,9 @@ class DynamoDBService:
                 pending = cast(list[Key], unprocessed["Keys"])
                 time.sleep(UNPROCESSED_KEYS_BASE_DELAY_S * 2**attempt)
             else:
-                raise RetryableProcessingError(f"BatchGetItem left {len(pending)} keys unprocessed after retries")
+                raise RetryableProcessingError(
+                    f"BatchGetItem left {len(pending)} keys unprocessed after retries"
+                )
         return found
 
     def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
@@ -112,7 +113,7 @@ class DynamoDBService:
             self.table.meta.client.transact_write_items(TransactItems=list(actions))  # type: ignore[arg-type]
         except ClientError as error:
             if _error_code(error) == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+                reasons = error.response.get("CancellationReasons", [])
                 raise TransactionCancelled(reasons) from error
             raise _retryable("TransactWriteItems", error) from error
         except BotoCoreError as error:

@@ -4,16 +4,13 @@ Identifiers are validated to exclude ``#`` before they reach here, so a key part
 spill into the next one.
 """
 
-from typing import TypedDict
-
 ITEM_SK = "METADATA"
 MARKER_SK = "EVENT"
 ACTIVITY_PREFIX = "ACTIVITY#"
 
 
-class Key(TypedDict):
-    PK: str
-    SK: str
+Key = dict[str, str]
+"""``{"PK": ..., "SK": ...}``"""
 
 
 def item_key(item_id: str) -> Key:

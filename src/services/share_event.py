@@ -52,7 +52,9 @@ def _load_json_object(body: str | None) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except json.JSONDecodeError as error:
-        raise InvalidShareEvent(f"message body is not valid JSON: {error.msg} at position {error.pos}") from None
+        raise InvalidShareEvent(
+            f"message body is not valid JSON: {error.msg} at position {error.pos}"
+        ) from None
     except RecursionError:
         raise InvalidShareEvent("message body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):

@@ -89,14 +89,25 @@ class ShareService:
             {
                 "Update": {
                     "TableName": table,
-                    "Key": dict(item_key(event.item_id)),
+                    "Key": item_key(event.item_id),
                     "UpdateExpression": "SET IsPublic = :true, UpdatedAt = :now ADD SharedCount :one",
                     "ConditionExpression": ITEM_SHAREABLE_CONDITION,
-                    "ExpressionAttributeValues": {":true": True, ":now": now, ":one": 1, ":user": event.user_id},
+                    "ExpressionAttributeValues": {
+                        ":true": True,
+                        ":now": now,
+                        ":one": 1,
+                        ":user": event.user_id,
+                    },
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {"Put": {"TableName": table, "Item": activity, "ConditionExpression": "attribute_not_exists(PK)"}},
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": activity,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
         ]
 
 

@@ -18,7 +18,9 @@ def _only_item_changed(share_table: ShareTable) -> list[dict[str, Any]]:
     return [record for record in share_table.all_records() if not str(record["PK"]).startswith("ITEM#")]
 
 
-def test_owner_share_applies_count_visibility_activity_and_marker(share_table: ShareTable, handler_module: Any) -> None:
+def test_owner_share_applies_count_visibility_activity_and_marker(
+    share_table: ShareTable, handler_module: Any
+) -> None:
     share_table.put_item("test-item", owner="user123", public=False, count=2, name="Denim jacket")
     body = share_body(event_id="test-event", shared_at="2025-11-13T11:30:00+01:00")
 
@@ -45,7 +47,9 @@ def test_owner_share_applies_count_visibility_activity_and_marker(share_table: S
 def test_anyone_may_share_a_public_item(share_table: ShareTable, handler_module: Any) -> None:
     share_table.put_item("public-item", owner="owner-1", public=True, count=7)
 
-    response = handler_module.lambda_handler(sqs_event(sqs_record(share_body("public-item", "stranger"))), None)
+    response = handler_module.lambda_handler(
+        sqs_event(sqs_record(share_body("public-item", "stranger"))), None
+    )
 
     assert failed_ids(response) == []
     item = share_table.item("public-item")
@@ -80,7 +84,9 @@ def test_duplicate_event_in_one_batch_is_counted_once(share_table: ShareTable, h
     share_table.put_item("test-item")
     body = share_body(event_id="test-event")
 
-    response = handler_module.lambda_handler(sqs_event(sqs_record(body, "m-1"), sqs_record(body, "m-2")), None)
+    response = handler_module.lambda_handler(
+        sqs_event(sqs_record(body, "m-1"), sqs_record(body, "m-2")), None
+    )
 
     assert failed_ids(response) == []
     item = share_table.item("test-item")
@@ -108,9 +114,13 @@ def test_non_owner_share_of_private_item_writes_nothing_and_succeeds(
     assert _only_item_changed(share_table) == []
 
 
-def test_owner_share_then_stranger_share_in_one_batch_both_apply(share_table: ShareTable, handler_module: Any) -> None:
+def test_owner_share_then_stranger_share_in_one_batch_both_apply(
+    share_table: ShareTable, handler_module: Any
+) -> None:
     share_table.put_item("private", owner="owner-1", public=False)
-    batch = sqs_event(sqs_record(share_body("private", "owner-1")), sqs_record(share_body("private", "stranger")))
+    batch = sqs_event(
+        sqs_record(share_body("private", "owner-1")), sqs_record(share_body("private", "stranger"))
+    )
 
     response = handler_module.lambda_handler(batch, None)
 
@@ -152,7 +162,12 @@ def test_handler_accepts_a_record_with_only_a_body(share_table: ShareTable, hand
     """The product owner's own integration-test example: no messageId, context None."""
     share_table.put_item("test-item")
     body = json.dumps(
-        {"itemId": "test-item", "userId": "user123", "sharedAt": "2025-11-13T10:30:00Z", "eventId": "test-event"}
+        {
+            "itemId": "test-item",
+            "userId": "user123",
+            "sharedAt": "2025-11-13T10:30:00Z",
+            "eventId": "test-event",
+        }
     )
 
     result = handler_module.lambda_handler({"Records": [{"body": body}]}, None)
@@ -162,7 +177,9 @@ def test_handler_accepts_a_record_with_only_a_body(share_table: ShareTable, hand
     assert item is not None and item["SharedCount"] == 1
 
 
-def test_failed_record_without_message_id_fails_the_whole_batch(share_table: ShareTable, handler_module: Any) -> None:
+def test_failed_record_without_message_id_fails_the_whole_batch(
+    share_table: ShareTable, handler_module: Any
+) -> None:
     from services.errors import UnreportableFailure
 
     with pytest.raises(UnreportableFailure):
