@@ -197,3 +197,16 @@ def test_sample_batch_from_samples_folder(share_table: ShareTable, handler_modul
     assert share_table.item("test-item")["SharedCount"] == 1  # type: ignore[index]
     assert share_table.item("01JCWXYZ8Q4KTV3M9N2P5R7S6A")["SharedCount"] == 5  # type: ignore[index]
     assert share_table.item("01JCWXZ0B7YH2D5F8G3J6K9M1N")["SharedCount"] == 0  # type: ignore[index]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_missing_table_name_fails_the_invocation_with_a_clear_error(
+    handler_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.errors import ConfigurationError
+
+    monkeypatch.delenv("TABLE_NAME")
+    handler_module.worker.cache_clear()
+
+    with pytest.raises(ConfigurationError, match="TABLE_NAME is not set"):
+        handler_module.lambda_handler(sqs_event(sqs_record(share_body())), None)
