@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration clean
+.PHONY: run test lint typecheck unit integration bench clean
 
 $(STAMP): pyproject.toml src/requirements.txt scripts/find-python
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -34,6 +34,13 @@ integration: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest -q
+
+# Four benchmarks, each printing our figures beside the straightforward design's (README, "Performance").
+bench: $(STAMP)
+	$(PY) -m bench.round_trips
+	$(PY) -m bench.latency
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
