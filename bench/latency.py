@@ -1,6 +1,6 @@
 """Batch wall time when every DynamoDB round trip costs a fixed latency, ours beside the baseline.
 
-``python -m bench.latency [--latency-ms 100] [--repeat 3]``. The latency is added on the client side
+``python -m bench.latency [--latency-ms 200] [--repeat 3]``. The latency is added on the client side
 (a ``before-send`` hook sleeps in the sending thread), so requests sent from parallel threads wait in
 parallel, as they would against a distant DynamoDB. The embedded server serializes DynamoDB requests
 and has costs of its own, so each batch is also timed with no added latency; the difference divided by
@@ -41,7 +41,7 @@ def wall_times(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     arguments = parser.parse_args()
     latency_s = arguments.latency_ms / 1000

@@ -1,6 +1,6 @@
 """End-to-end local throughput: share events through SQS, the worker and DynamoDB on the embedded server.
 
-``python -m bench.throughput [--events 5000] [--items 500]``
+``python -m bench.throughput [--events 5000]``: ten events per item, so items repeat within batches.
 
 A minimal loop stands in for Lambda's SQS event source mapping until the local poller lands: it
 receives up to 10 messages, hands them to the contender in Lambda's record shape, and deletes those
@@ -71,6 +71,15 @@ def fill_queue(sqs: SQSClient, item_ids: list[str], events: int) -> tuple[str, s
     return queue_url, queue_arn
 
 
+def delete(sqs: SQSClient, queue_url: str, messages: list[MessageTypeDef]) -> None:
+    """Deletes what the batch settled; failed records stay for SQS to deliver again."""
+    if messages:
+        entries = [
+            {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)
+        ]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+
+
 def drain(sqs: SQSClient, queue_url: str, queue_arn: str, contender: Contender, events: int) -> Drained:
     result = Drained(events=events)
     done = 0
@@ -86,12 +95,7 @@ def drain(sqs: SQSClient, queue_url: str, queue_arn: str, contender: Contender, 
             response = contender({"Records": [lambda_record(message, queue_arn) for message in messages]})
             failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
             succeeded = [message for message in messages if message["MessageId"] not in failed]
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(succeeded)
-                ],
-            )
+            delete(sqs, queue_url, succeeded)
             result.batches += 1
             before, done = done, done + len(succeeded)
             if done // segment > before // segment and len(result.segment_rates) < SEGMENTS:
@@ -116,10 +120,10 @@ def run(make: Callable[[str], Contender], events: int, items: int) -> tuple[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--items", type=int, default=500)
     arguments = parser.parse_args()
+    items = max(1, arguments.events // 10)
     with local_aws():
-        results = [run(make, arguments.events, arguments.items) for make in CONTENDERS]
+        results = [run(make, arguments.events, items) for make in CONTENDERS]
     rows = [
         [
             name,
@@ -132,7 +136,7 @@ def main() -> None:
         for name, result in results
     ]
     print_report(
-        f"End-to-end local throughput: {arguments.events} events on {arguments.items} items",
+        f"End-to-end local throughput: {arguments.events} events on {items} items",
         [
             "SQS -> receive/handle/delete loop (one container, batches of up to 10) -> contender -> DynamoDB",
             "(the embedded moto server, in a process of its own). No latency added.",
