@@ -91,3 +91,17 @@ def test_ten_shares_of_one_item_cost_one_read_and_ten_transactions(
     assert failed_ids(response) == []
     assert requests.by_operation == {"BatchGetItem": 1, "TransactWriteItems": 10}
     assert shared_count(share_table, "item-0") == 10
+
+
+def test_later_invocations_reuse_the_container_s_worker_and_client(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    item_ids = _seed(share_table, 2)
+    handler_module.lambda_handler(batch_on(item_ids), None)
+    worker, client = handler_module.worker(), worker_client(handler_module)
+
+    with counting_requests(client) as requests:
+        handler_module.lambda_handler(batch_on(item_ids), None)
+
+    assert handler_module.worker() is worker and worker_client(handler_module) is client
+    assert requests.by_operation == {"BatchGetItem": 1, "TransactWriteItems": 2}
