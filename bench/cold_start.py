@@ -120,9 +120,7 @@ def first_invocation_row(package: Path, invocations: int, workdir: Path) -> list
     results: list[dict[str, Any]] = []
     with local_aws():
         table = BenchTable(scenario)
-        environment = child_environment(
-            {**LOCAL, "TABLE_NAME": table.name, "PYTHONPATH": str(package), **_aws_environment()}
-        )
+        environment = child_environment({**LOCAL, "TABLE_NAME": table.name, "PYTHONPATH": str(package)})
         for run in range(invocations):
             batches, result = workdir / f"batches-{run}.json", workdir / f"result-{run}.json"
             batches.write_text(json.dumps([scenario.batch(), scenario.batch()]))
@@ -147,17 +145,6 @@ def first_invocation_row(package: Path, invocations: int, workdir: Path) -> list
         f"{statistics.median(rss):.1f} MB (max {max(rss):.1f})" if rss else "n/a (no /proc)",
         f"<= {RSS_TARGET_MB} MB",
     ]
-
-
-def _aws_environment() -> dict[str, str]:
-    names = (
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-    )
-    return {name: os.environ[name] for name in names}
 
 
 def main() -> None:
