@@ -12,8 +12,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.bootstrap import Worker, build_worker
-from services.lambda_context import LocalLambdaContext
-from services.telemetry import logger, metrics, tracer
+from services.telemetry import capture_lambda_handler, logger, metrics
 
 
 @cache
@@ -23,12 +22,19 @@ def worker() -> Worker:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """SQS batch in, ``{"batchItemFailures": [...]}`` out; ``context`` may be ``None`` in tests."""
-    response: dict[str, Any] = _handle(event, context if context is not None else LocalLambdaContext())
+    response: dict[str, Any] = _handle(event, context if context is not None else _local_context())
     return response
 
 
+def _local_context() -> object:
+    """Imported only here: inside Lambda a context always comes with the event."""
+    from services.lambda_context import LocalLambdaContext
+
+    return LocalLambdaContext()
+
+
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor = worker().processor

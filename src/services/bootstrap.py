@@ -20,11 +20,13 @@ from services.share_service import ShareService
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
 
+CONNECTION_POOL_SIZE = 16
+
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
     connect_timeout=2,
     read_timeout=5,
-    max_pool_connections=16,
+    max_pool_connections=CONNECTION_POOL_SIZE,
 )
 """The one place SDK retries and timeouts are set.
 
@@ -40,9 +42,17 @@ class Worker:
     activity_service: ActivityService
 
 
-def dynamodb_resource(session: boto3.session.Session | None = None) -> DynamoDBServiceResource:
-    """Region, credentials and ``AWS_ENDPOINT_URL`` come from the standard boto3 configuration."""
-    return (session or boto3.session.Session()).resource("dynamodb", config=RETRY_CONFIG)
+def dynamodb_resource(
+    session: boto3.session.Session | None = None, max_parallel: int = 0
+) -> DynamoDBServiceResource:
+    """Region, credentials and ``AWS_ENDPOINT_URL`` come from the standard boto3 configuration.
+
+    The connection pool is never smaller than ``max_parallel``, the records in flight at once, so
+    a raised ``MAX_PARALLEL_RECORDS`` does not make records queue for, or discard, connections.
+    """
+    pool = max(CONNECTION_POOL_SIZE, max_parallel)
+    config = RETRY_CONFIG.merge(Config(max_pool_connections=pool))
+    return (session or boto3.session.Session()).resource("dynamodb", config=config)
 
 
 def build_worker(
@@ -51,7 +61,9 @@ def build_worker(
     environ: Mapping[str, str] | None = None,
 ) -> Worker:
     settings = settings or (Settings.from_env(environ) if environ is not None else Settings.from_env())
-    table = (resource or dynamodb_resource()).Table(settings.table_name)
+    table = (resource or dynamodb_resource(max_parallel=settings.max_parallel_records)).Table(
+        settings.table_name
+    )
     dynamodb_service = DynamoDBService(settings.table_name, table=table)
     activity_service = ActivityService(dynamodb_service)
     share_service = ShareService(

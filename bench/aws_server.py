@@ -1,0 +1,23 @@
+"""The embedded AWS in a process of its own: prints its endpoint, serves until its stdin closes.
+
+The benchmarks talk to it from another process, as the worker talks to a remote DynamoDB: in the
+benchmark's own process the emulator would compete with the worker's threads for the GIL and be
+timed as part of the worker.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from local_runtime.embedded_aws import EmbeddedAws
+
+
+def main() -> None:
+    server = EmbeddedAws().start()
+    print(server.endpoint_url, flush=True)
+    sys.stdin.read()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
