@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
 
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=16,
@@ -29,7 +29,8 @@ RETRY_CONFIG = Config(
 """The one place SDK retries and timeouts are set.
 
 Standard mode retries throttling, 5xx and connection errors with jittered backoff; four attempts
-stay well inside the function timeout. The pool allows every parallel record its own connection.
+in all (``total_max_attempts``: botocore's ``max_attempts`` would count retries only, so 4 meant 5
+attempts) stay well inside the function timeout. The pool allows every parallel record its own connection.
 """
 
 
