@@ -4,6 +4,11 @@ moto's ``TransactWriteItems`` snapshots whole tables and restores them on cancel
 lock, so two concurrent DynamoDB requests can corrupt each other (HTTP 500s, lost updates). The
 server therefore runs every DynamoDB request under one lock. SQS requests stay concurrent, so a
 long poll never holds up a table write.
+
+moto also keeps a reference to every model object it ever created (for its web dashboard), the
+whole-table copies of every ``TransactWriteItems`` included, so memory grows with table size times
+transactions: gigabytes after a few thousand shares. This server has no dashboard, so that list is
+emptied after each DynamoDB request.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from moto.core.model_instances import reset_model_data
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -50,8 +56,11 @@ class SerializedDynamoDB:
             return self.app(environ, start_response)
         with self.lock:
             self.dynamodb_requests += 1
-            # Drain the body inside the lock: moto may produce it lazily.
-            return list(self.app(environ, start_response))
+            try:
+                # Drain the body inside the lock: moto may produce it lazily.
+                return list(self.app(environ, start_response))
+            finally:
+                reset_model_data()
 
 
 class EmbeddedAws:

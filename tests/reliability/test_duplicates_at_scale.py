@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from moto.core.model_instances import model_data
 
 from local_runtime.reliability import (
     RedeliveringQueue,
@@ -20,6 +21,7 @@ from local_runtime.reliability import (
     share_workload,
 )
 from tests.conftest import ShareTable
+from tests.factories import share_body, sqs_event, sqs_record
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +106,18 @@ def test_queue_dead_letters_a_record_after_max_receive_count_and_redelivers_a_cr
     stats = queue.drain(always_raises)
 
     assert (stats.deliveries, stats.crashes, stats.dead_letters) == (3, 3, ["poison"])
+
+
+def test_embedded_server_does_not_keep_a_table_copy_per_transaction(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """moto tracks every model object for its dashboard, each transaction's whole-table copies too;
+    the embedded server drops them, or a big run would need gigabytes."""
+    share_table.put_item("test-item")
+    for index in range(20):
+        handler_module.lambda_handler(sqs_event(sqs_record(share_body(event_id=f"e-{index}"))), None)
+
+    dynamodb_models: dict[str, Any] = model_data["dynamodb"]
+    assert [model.instances_tracked for model in dynamodb_models.values()] == [[]] * len(dynamodb_models)
+    item = share_table.item("test-item")
+    assert item is not None and item["SharedCount"] == 20
