@@ -33,8 +33,19 @@ from local_runtime.embedded_aws import LOOPBACK
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 TRANSACT_WRITE = "TransactWriteItems"
-HOP_BY_HOP_HEADERS = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+BATCH_GET = "BatchGetItem"
+# Not relayed as received: hop-by-hop headers, and the length of a body the proxy may rewrite.
+NOT_RELAYED_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
 )
 UPSTREAM_TIMEOUT_S = 30.0
 
@@ -54,9 +65,12 @@ class FaultKind(Enum):
     """The request is relayed and applied, then the connection is reset instead of answering."""
     TRANSACTION_CONFLICT = "transaction conflict"
     """``TransactWriteItems`` only: cancelled with a ``TransactionConflict`` reason, not relayed."""
+    UNPROCESSED_KEYS = "unprocessed keys"
+    """``BatchGetItem`` only: half the keys (rounded up) come back in ``UnprocessedKeys``, unread."""
 
     def applies_to(self, operation: str) -> bool:
-        return self is not FaultKind.TRANSACTION_CONFLICT or operation == TRANSACT_WRITE
+        only_for = {FaultKind.TRANSACTION_CONFLICT: TRANSACT_WRITE, FaultKind.UNPROCESSED_KEYS: BATCH_GET}
+        return only_for.get(self, operation) == operation
 
     @property
     def reaches_server(self) -> bool:
@@ -251,6 +265,9 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         if fault is FaultKind.TRANSACTION_CONFLICT:
             self._send(_conflict(proxy.conflict_reasons(len(json.loads(body).get("TransactItems", [])))))
             return
+        if fault is FaultKind.UNPROCESSED_KEYS:
+            self._send(self._read_half(json.loads(body)))
+            return
         if fault is FaultKind.SLOW_RESPONSE:
             time.sleep(proxy.plan.slow_response_s)
         response = self._forward(body)
@@ -270,7 +287,7 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         connection = http.client.HTTPConnection(host, port, timeout=UPSTREAM_TIMEOUT_S)
         try:
             headers = {
-                name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP_HEADERS
+                name: value for name, value in self.headers.items() if name.lower() not in NOT_RELAYED_HEADERS
             }
             connection.request(self.command, self.path, body=body, headers=headers)
             upstream = connection.getresponse()
@@ -278,10 +295,29 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         finally:
             connection.close()
 
+    def _read_half(self, request: dict[str, Any]) -> _Response:
+        """Relay a ``BatchGetItem`` for half of each table's keys; answer the rest as unprocessed."""
+        relayed: dict[str, Any] = {}
+        unprocessed: dict[str, Any] = {}
+        for table_name, read in request.get("RequestItems", {}).items():
+            keys = read.get("Keys", [])
+            kept = len(keys) // 2
+            unprocessed[table_name] = {**read, "Keys": keys[kept:]}
+            if kept:
+                relayed[table_name] = {**read, "Keys": keys[:kept]}
+        answer: dict[str, Any] = {"Responses": {table_name: [] for table_name in unprocessed}}
+        if relayed:
+            response = self._forward(json.dumps({**request, "RequestItems": relayed}).encode())
+            if response.status != 200:
+                return response
+            answer = json.loads(response.body)
+        answer["UnprocessedKeys"] = unprocessed
+        return _Response(200, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode())
+
     def _send(self, response: _Response) -> None:
         self.send_response_only(response.status)
         for name, value in response.headers:
-            if name.lower() not in HOP_BY_HOP_HEADERS and name.lower() != "content-length":
+            if name.lower() not in NOT_RELAYED_HEADERS:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from local_runtime.capture import captured_telemetry
-from local_runtime.faults import TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from local_runtime.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
 from local_runtime.reliability import ShareScenario, run_share_scenario
 from services.bootstrap import RETRY_CONFIG, build_worker
 from services.config import Settings
+from services.dynamodb_service import UNPROCESSED_KEYS_ATTEMPTS
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 
@@ -167,3 +168,34 @@ def test_transaction_conflict_is_retried_by_redelivery_not_taken_for_a_duplicate
     assert failed_ids(second) == [] and _share_state(share_table) == (1, 1, 1)
     assert redelivered.metrics["ShareEventsProcessed"] == 1
     assert proxy.stats.requests[TRANSACT_WRITE] == 2
+
+
+def test_keys_left_unprocessed_by_batch_get_are_read_again_before_anything_is_decided(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    share_table.put_item("test-item")
+    proxy.inject(FaultKind.UNPROCESSED_KEYS, times=2, operation=BATCH_GET)
+    records = [sqs_record(share_body(event_id=f"e-{index}"), f"m-{index}") for index in range(3)]
+
+    response = handler_behind_proxy.lambda_handler(sqs_event(*records), None)
+
+    assert failed_ids(response) == []
+    assert proxy.stats.requests[BATCH_GET] == 3
+    assert _share_state(share_table) == (3, 3, 3)
+
+
+def test_item_still_unread_after_every_attempt_fails_the_batch_for_retry_not_as_a_missing_item(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    share_table.put_item("test-item")
+    proxy.inject(FaultKind.UNPROCESSED_KEYS, times=UNPROCESSED_KEYS_ATTEMPTS, operation=BATCH_GET)
+    records = [sqs_record(share_body(event_id=f"e-{index}"), f"m-{index}") for index in range(2)]
+
+    with captured_telemetry() as captured:
+        first = handler_behind_proxy.lambda_handler(sqs_event(*records), None)
+    state_after_first = _share_state(share_table)
+    second = handler_behind_proxy.lambda_handler(sqs_event(*records), None)
+
+    assert failed_ids(first) == ["m-0", "m-1"] and state_after_first == (0, 0, 0)
+    assert captured.metrics["ItemNotFound"] == 0 and captured.metrics["ProcessingErrors"] == 2
+    assert failed_ids(second) == [] and _share_state(share_table) == (2, 2, 2)
