@@ -22,7 +22,7 @@ import json
 import random
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -333,11 +333,15 @@ FIGURES_HEADERS = [
 ]
 
 
-def figures_row(result: ScenarioResult) -> list[Any]:
-    """One line of the figures table: what was sent, what the worker went through, what came out."""
+def figures_row(label: str, rounds: Sequence[ScenarioResult]) -> list[Any]:
+    """One line of the figures table, summed over the rounds of one scenario: what was sent, what
+    the worker went through, what came out."""
+    return [label, *(sum(column) for column in zip(*(_figures(result) for result in rounds), strict=True))]
+
+
+def _figures(result: ScenarioResult) -> list[int]:
     audit, queue = result.audit, result.queue
     return [
-        result.scenario.name,
         result.scenario.events,
         queue.messages,
         queue.messages - result.scenario.events,
@@ -355,6 +359,9 @@ def figures_row(result: ScenarioResult) -> list[Any]:
     ]
 
 
-def fault_rows(results: list[ScenarioResult]) -> list[list[Any]]:
-    """Faults injected, by kind (rows) and scenario (columns)."""
-    return [[kind.value, *(result.faults.injected[kind] for result in results)] for kind in FaultKind]
+def fault_rows(scenarios: Sequence[Sequence[ScenarioResult]]) -> list[list[Any]]:
+    """Faults injected, by kind (rows) and scenario (columns, summed over its rounds)."""
+    return [
+        [kind.value, *(sum(result.faults.injected[kind] for result in rounds) for rounds in scenarios)]
+        for kind in FaultKind
+    ]

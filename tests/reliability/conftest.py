@@ -14,7 +14,7 @@ from local_runtime.faults import FaultProxy, fault_proxy
 BIG_PROFILE = "reliability-big"
 settings.register_profile(
     BIG_PROFILE,
-    max_examples=2000,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -1,0 +1,1 @@
+"""Measurement scripts run by make targets; never deployed."""
