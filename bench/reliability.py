@@ -22,13 +22,15 @@ from functools import partial
 import boto3
 
 from local_runtime.embedded_aws import EmbeddedAws, embedded_aws
-from local_runtime.faults import FaultPlan, FaultStats, fault_proxy
+from local_runtime.faults import FaultStats, fault_proxy
 from local_runtime.provision import create_table
 from local_runtime.reliability import (
     FIGURES_HEADERS,
     ScenarioResult,
     ShareScenario,
+    duplicates_scenario,
     fault_rows,
+    faults_scenario,
     figures_row,
     run_share_scenario,
 )
@@ -46,18 +48,8 @@ class BigRun:
 
 
 BIG_RUNS = [
-    BigRun(ShareScenario("1 duplicates", events=200, items=5, max_copies=4, seed=100), rounds=10),
-    BigRun(
-        ShareScenario(
-            "2 faults",
-            events=200,
-            items=5,
-            max_copies=2,
-            fault_plan=FaultPlan.every_kind(0.3, slow_response_s=0.05, seed=200),
-            seed=200,
-        ),
-        rounds=5,
-    ),
+    BigRun(duplicates_scenario(200, seed=100), rounds=10),
+    BigRun(faults_scenario(200, seed=200), rounds=5),
 ]
 
 

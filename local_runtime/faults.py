@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local_runtime.embedded_aws import LOOPBACK
+from local_runtime.embedded_aws import LOOPBACK, LoopbackServer
 
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -116,7 +116,7 @@ class _Forced:
     remaining: int
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """A threaded HTTP proxy on a free loopback port in front of ``upstream_url``."""
 
     def __init__(self, upstream_url: str, plan: FaultPlan | None = None) -> None:
@@ -129,25 +129,11 @@ class FaultProxy:
         self._random = random.Random(self._plan.seed)
         self._forced: deque[_Forced] = deque()
         self._lock = threading.Lock()
-        self._server = _ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_port}"
+        super().__init__(_ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self), "fault-proxy")
 
     @property
     def plan(self) -> FaultPlan:
         return self._plan
-
-    def start(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def use_plan(self, plan: FaultPlan) -> None:
         """Fault the following requests by ``plan`` (with a generator seeded afresh)."""

@@ -284,6 +284,24 @@ class ShareScenario:
     seed: int = 0
 
 
+SCENARIO_ITEMS = 5
+FAULT_RATE = 0.3
+SLOW_RESPONSE_S = 0.05
+
+
+def duplicates_scenario(events: int, *, seed: int = 0) -> ShareScenario:
+    """Scenario 1: every event sent 1 to 4 times; no faults."""
+    return ShareScenario("1 duplicates", events=events, items=SCENARIO_ITEMS, max_copies=4, seed=seed)
+
+
+def faults_scenario(events: int, *, seed: int = 0) -> ShareScenario:
+    """Scenario 2: every event sent once or twice; ``FAULT_RATE`` of DynamoDB requests faulted alike."""
+    plan = FaultPlan.every_kind(FAULT_RATE, slow_response_s=SLOW_RESPONSE_S, seed=seed)
+    return ShareScenario(
+        "2 faults", events=events, items=SCENARIO_ITEMS, max_copies=2, fault_plan=plan, seed=seed
+    )
+
+
 @dataclass(frozen=True)
 class ScenarioResult:
     scenario: ShareScenario
