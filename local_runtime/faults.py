@@ -2,9 +2,10 @@
 
 A client whose ``endpoint_url`` is the proxy's gets, for a set fraction of its DynamoDB requests,
 what a real network and a real DynamoDB sometimes give: throttling, 500s, connection resets, slow
-answers, a ``TransactionConflict`` cancellation (which moto never produces), and the nastiest one,
-an error *after* the server committed the write. Every other request is relayed unchanged, so the
-proxy serves SQS too, untouched.
+answers, two things moto never produces (a ``TransactionConflict`` cancellation and
+``UnprocessedKeys`` from ``BatchGetItem``), and the nastiest one, an error *after* the server
+committed the write. Every other request is relayed unchanged, so the proxy serves SQS too,
+untouched.
 
 The proxy is a real server on a socket: any process pointed at ``endpoint_url`` (a poller running
 in a child process, say) goes through the same faults, and the counts stay in this process.
@@ -72,14 +73,14 @@ class FaultKind(Enum):
         only_for = {FaultKind.TRANSACTION_CONFLICT: TRANSACT_WRITE, FaultKind.UNPROCESSED_KEYS: BATCH_GET}
         return only_for.get(self, operation) == operation
 
-    @property
-    def reaches_server(self) -> bool:
-        return self in (FaultKind.SLOW_RESPONSE, FaultKind.ERROR_AFTER_COMMIT, FaultKind.RESET_AFTER_COMMIT)
-
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """How often each fault hits a DynamoDB request (independent draws from a seeded generator)."""
+    """How often each fault hits a DynamoDB request (independent draws from a seeded generator).
+
+    A draw that lands on a kind that does not apply to the request's operation (a conflict for a
+    read, say) leaves that request alone.
+    """
 
     rates: Mapping[FaultKind, float] = field(default_factory=dict)
     slow_response_s: float = 0.05
@@ -223,9 +224,6 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
     server: _ProxyServer
 
     def do_POST(self) -> None:
-        self._relay()
-
-    def do_GET(self) -> None:
         self._relay()
 
     def log_message(self, format: str, *args: Any) -> None:
