@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit integration bench clean
+.PHONY: run test lint typecheck unit integration bench reliability clean
 
 $(STAMP): pyproject.toml src/requirements.txt scripts/find-python
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -44,6 +44,12 @@ bench: $(STAMP)
 	$(PY) -m bench.latency
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.throughput --events $(BENCH_EVENTS)
+
+# The big runs of the reliability scenarios (a few minutes): the figures table, then the hostile-input
+# property test under its big hypothesis profile.
+reliability: $(STAMP)
+	$(PY) -m bench.reliability
+	$(PY) -m pytest tests/reliability/test_hostile_input.py -q --hypothesis-profile=reliability-big --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

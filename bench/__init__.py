@@ -1,1 +1,1 @@
-"""Benchmarks of the Share Worker against the straightforward design; `make bench` runs them."""
+"""Benchmarks and measurement runs (`make bench`, `make reliability`); never deployed."""

@@ -4,6 +4,11 @@ moto's ``TransactWriteItems`` snapshots whole tables and restores them on cancel
 lock, so two concurrent DynamoDB requests can corrupt each other (HTTP 500s, lost updates). The
 server therefore runs every DynamoDB request under one lock. SQS requests stay concurrent, so a
 long poll never holds up a table write.
+
+moto also keeps a reference to every model object it ever created (for its web dashboard), the
+whole-table copies of every ``TransactWriteItems`` included, so memory grows with table size times
+transactions: gigabytes after a few thousand shares. This server has no dashboard, so that list is
+emptied after each DynamoDB request.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from http.server import HTTPServer
+from typing import Any, Self
 
+from moto.core.model_instances import reset_model_data
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
@@ -50,30 +57,25 @@ class SerializedDynamoDB:
             return self.app(environ, start_response)
         with self.lock:
             self.dynamodb_requests += 1
-            # Drain the body inside the lock: moto may produce it lazily.
-            return list(self.app(environ, start_response))
+            try:
+                # Drain the body inside the lock: moto may produce it lazily.
+                return list(self.app(environ, start_response))
+            finally:
+                reset_model_data()
 
 
-class EmbeddedAws:
-    """A moto server in a background thread on a free loopback port."""
+class LoopbackServer:
+    """An HTTP server bound to the loopback interface, serving from a daemon thread."""
 
-    def __init__(self, port: int = 0) -> None:
-        self.middleware = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
-            LOOPBACK, port, self.middleware, threaded=True, request_handler=QuietRequestHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+    def __init__(self, server: HTTPServer, name: str) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{LOOPBACK}:{self._server.server_port}"
 
-    @property
-    def dynamodb_requests(self) -> int:
-        """DynamoDB requests served so far (for tests and benchmarks that count round trips)."""
-        return self.middleware.dynamodb_requests
-
-    def start(self) -> EmbeddedAws:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -81,6 +83,22 @@ class EmbeddedAws:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class EmbeddedAws(LoopbackServer):
+    """A moto server in a background thread on a free loopback port."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.middleware = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        server = make_server(
+            LOOPBACK, port, self.middleware, threaded=True, request_handler=QuietRequestHandler
+        )
+        super().__init__(server, "embedded-aws")
+
+    @property
+    def dynamodb_requests(self) -> int:
+        """DynamoDB requests served so far (for tests and benchmarks that count round trips)."""
+        return self.middleware.dynamodb_requests
 
     def client_environment(self) -> dict[str, str]:
         """Environment variables that point boto3 (and the worker) at this server."""

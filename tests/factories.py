@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from typing import Any
 
-QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:share-events"
+from local_runtime.lambda_events import sqs_event, sqs_record
+
+__all__ = ["failed_ids", "share_body", "sqs_event", "sqs_record"]
 
 
 def share_body(
@@ -24,30 +25,6 @@ def share_body(
         "eventId": event_id or str(uuid.uuid4()),
     }
     return json.dumps({**body, **extra})
-
-
-def sqs_record(body: str, message_id: str | None = None, receive_count: int = 1) -> dict[str, Any]:
-    message_id = message_id or str(uuid.uuid4())
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"handle-{message_id}",
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": str(receive_count),
-            "SentTimestamp": "1763029800000",
-            "SenderId": "AIDATESTSENDER",
-            "ApproximateFirstReceiveTimestamp": "1763029800000",
-        },
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": QUEUE_ARN,
-        "awsRegion": "us-east-1",
-    }
-
-
-def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
 
 
 def failed_ids(response: dict[str, Any]) -> list[str]:

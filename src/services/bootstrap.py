@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 CONNECTION_POOL_SIZE = 16
 
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=2,
     read_timeout=5,
     max_pool_connections=CONNECTION_POOL_SIZE,
@@ -31,7 +31,8 @@ RETRY_CONFIG = Config(
 """The one place SDK retries and timeouts are set.
 
 Standard mode retries throttling, 5xx and connection errors with jittered backoff; four attempts
-stay well inside the function timeout. The pool allows every parallel record its own connection.
+in all (``total_max_attempts``: botocore's ``max_attempts`` would count retries only, so 4 meant 5
+attempts) stay well inside the function timeout. The pool allows every parallel record its own connection.
 """
 
 

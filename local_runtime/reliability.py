@@ -1,0 +1,385 @@
+"""Exactly-once under duplicates and faults: a share workload, a queue that redelivers, an audit.
+
+The reliability tests run these scenarios small and ``make reliability`` runs them big, with the
+same code:
+
+* :func:`share_workload` makes distinct share events over a handful of public items (so every one
+  of them must be applied), :func:`messages_with_duplicates` sends each of them 1 to N times;
+* :class:`RedeliveringQueue` plays SQS and the event source mapping in memory: batches of at most
+  ten records in shuffled order; a record reported in ``batchItemFailures`` (or every record of a
+  batch whose invocation raised) comes back in a later batch; after ``max_receive_count`` receives
+  it goes to a dead-letter list instead;
+* :func:`audit_table` reads the whole table back: every item's ``SharedCount`` against its number
+  of distinct events, and exactly one dedup marker and one feed entry per event.
+
+The workload and the audit know nothing of the in-memory queue, so a run through the real queue
+and poller processes can be audited the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from local_runtime.capture import captured_telemetry
+from local_runtime.faults import FaultKind, FaultPlan, FaultStats
+from local_runtime.lambda_events import sqs_event, sqs_record
+from local_runtime.provision import item_record
+from services.keys import ITEM_SK, MARKER_SK
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Invoke = Callable[[dict[str, Any]], Mapping[str, Any]]
+"""One invocation of the function: an SQS event in, ``{"batchItemFailures": [...]}`` out."""
+
+SQS_MAX_BATCH = 10
+DEFAULT_MAX_RECEIVE_COUNT = 10
+WORKLOAD_START = datetime(2025, 11, 1, tzinfo=UTC)
+WORKLOAD_SPAN = timedelta(days=10)
+WORKLOAD_USERS = 25
+
+
+@dataclass(frozen=True)
+class Share:
+    item_id: str
+    user_id: str
+    event_id: str
+    shared_at: str
+
+    def body(self) -> str:
+        return json.dumps(
+            {
+                "itemId": self.item_id,
+                "userId": self.user_id,
+                "sharedAt": self.shared_at,
+                "eventId": self.event_id,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Distinct share events over public items, so each one must be applied exactly once."""
+
+    owners: Mapping[str, str]
+    """Item id to owner."""
+    shares: list[Share]
+
+    def expected_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.owners, 0)
+        for share in self.shares:
+            counts[share.item_id] += 1
+        return counts
+
+
+def share_workload(rng: random.Random, *, events: int, items: int) -> Workload:
+    owners = {f"item-{index:02d}": f"owner-{index:02d}" for index in range(items)}
+    item_ids = list(owners)
+    shares = [
+        Share(
+            item_id=rng.choice(item_ids),
+            user_id=f"user-{rng.randrange(WORKLOAD_USERS):02d}",
+            event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            shared_at=(WORKLOAD_START + rng.random() * WORKLOAD_SPAN).isoformat(timespec="milliseconds"),
+        )
+        for _ in range(events)
+    ]
+    return Workload(owners=owners, shares=shares)
+
+
+def seed_workload(table: Table, workload: Workload) -> None:
+    """The workload's items, public and never shared yet, as the wardrobe API writes them."""
+    with table.batch_writer() as batch:
+        for item_id, owner in workload.owners.items():
+            batch.put_item(
+                Item=item_record({"itemId": item_id, "name": item_id, "ownerId": owner, "isPublic": True})
+            )
+
+
+def messages_with_duplicates(workload: Workload, rng: random.Random, max_copies: int) -> list[str]:
+    """Each event's body 1 to ``max_copies`` times, shuffled: producer retries and SQS redeliveries."""
+    bodies = [share.body() for share in workload.shares for _ in range(rng.randint(1, max_copies))]
+    rng.shuffle(bodies)
+    return bodies
+
+
+@dataclass
+class QueueStats:
+    messages: int = 0
+    invocations: int = 0
+    deliveries: int = 0
+    """Records handed to the function, redeliveries included."""
+    failed_deliveries: int = 0
+    crashes: int = 0
+    """Invocations that raised: all their records came back."""
+    dead_letters: list[str] = field(default_factory=list)
+    metrics: Counter[str] = field(default_factory=Counter)
+    """The function's metrics over every invocation (``DuplicateEvents``, ``ProcessingErrors``...)."""
+
+    @property
+    def redeliveries(self) -> int:
+        return self.deliveries - self.messages
+
+
+@dataclass
+class _Message:
+    message_id: str
+    body: str
+    receives: int = 0
+
+
+class RedeliveringQueue:
+    """In-memory SQS and event source mapping: shuffled batches, failed records come back later."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        max_batch: int = SQS_MAX_BATCH,
+        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+    ) -> None:
+        self._rng = rng
+        self._pending: deque[_Message] = deque()
+        self.max_batch = max_batch
+        self.max_receive_count = max_receive_count
+        self.stats = QueueStats()
+
+    def send(self, body: str) -> None:
+        self._pending.append(_Message(str(uuid.UUID(int=self._rng.getrandbits(128), version=4)), body))
+        self.stats.messages += 1
+
+    def drain(self, invoke: Invoke) -> QueueStats:
+        """Invoke until every message succeeded or was dead-lettered; each is received at most
+        ``max_receive_count`` times, so this ends."""
+        while self._pending:
+            size = min(len(self._pending), self._rng.randint(1, self.max_batch))
+            batch = [self._pending.popleft() for _ in range(size)]
+            for message in batch:
+                message.receives += 1
+            self.stats.invocations += 1
+            self.stats.deliveries += size
+            for message in self._failed(batch, invoke):
+                self.stats.failed_deliveries += 1
+                self._return(message)
+        return self.stats
+
+    def _failed(self, batch: list[_Message], invoke: Invoke) -> list[_Message]:
+        event = sqs_event(
+            *(sqs_record(message.body, message.message_id, message.receives) for message in batch)
+        )
+        with captured_telemetry() as captured:
+            try:
+                response = invoke(event)
+            except Exception:  # noqa: BLE001 - a raising invocation is what Lambda retries as a whole batch
+                response = None
+        self.stats.metrics.update(captured.metrics)
+        if response is None:
+            self.stats.crashes += 1
+            return batch
+        failed_ids = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+        unknown = failed_ids - {message.message_id for message in batch}
+        if unknown:
+            raise ValueError(
+                f"batchItemFailures names messages that were not in the batch: {sorted(unknown)}"
+            )
+        return [message for message in batch if message.message_id in failed_ids]
+
+    def _return(self, message: _Message) -> None:
+        if message.receives >= self.max_receive_count:
+            self.stats.dead_letters.append(message.body)
+        else:
+            self._pending.insert(self._rng.randint(0, len(self._pending)), message)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The table as read back, against the workload."""
+
+    expected_counts: dict[str, int]
+    found_counts: dict[str, int]
+    markers: Counter[str]
+    """Dedup markers per event id."""
+    activities: Counter[str]
+    """Feed entries per event id."""
+    event_ids: frozenset[str]
+
+    @property
+    def lost(self) -> int:
+        """Shares missing from the items' counts."""
+        return sum(
+            max(0, expected - self.found_counts.get(item, 0))
+            for item, expected in self.expected_counts.items()
+        )
+
+    @property
+    def double_applied(self) -> int:
+        """Shares counted more than once."""
+        return sum(
+            max(0, self.found_counts.get(item, 0) - expected)
+            for item, expected in self.expected_counts.items()
+        )
+
+    @property
+    def half_written(self) -> int:
+        """Events without exactly one marker and one feed entry, and records of events never sent."""
+        broken = sum(
+            1 for event_id in self.event_ids if (self.markers[event_id], self.activities[event_id]) != (1, 1)
+        )
+        strays = set(self.markers) | set(self.activities)
+        return broken + len(strays - self.event_ids)
+
+    @property
+    def exact(self) -> bool:
+        return self.found_counts == self.expected_counts and self.half_written == 0
+
+
+def audit_table(table: Table, workload: Workload) -> Audit:
+    found_counts: dict[str, int] = {}
+    markers: Counter[str] = Counter()
+    activities: Counter[str] = Counter()
+    for record in _scan(table):
+        partition_key, sort_key = str(record["PK"]), str(record["SK"])
+        if partition_key.startswith("ITEM#") and sort_key == ITEM_SK:
+            found_counts[str(record["ItemId"])] = int(record.get("SharedCount", 0))
+        elif partition_key.startswith("EVENT#") and sort_key == MARKER_SK:
+            markers[str(record["EventId"])] += 1
+        elif partition_key.startswith("USER#"):
+            activities[str(record["EventId"])] += 1
+    return Audit(
+        expected_counts=workload.expected_counts(),
+        found_counts=found_counts,
+        markers=markers,
+        activities=activities,
+        event_ids=frozenset(share.event_id for share in workload.shares),
+    )
+
+
+def _scan(table: Table) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    arguments: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        page = table.scan(**arguments)
+        records.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return records
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass(frozen=True)
+class ShareScenario:
+    """One run: ``events`` distinct events over ``items`` items, each sent 1 to ``max_copies`` times."""
+
+    name: str
+    events: int
+    items: int
+    max_copies: int
+    fault_plan: FaultPlan | None = None
+    seed: int = 0
+
+
+SCENARIO_ITEMS = 5
+FAULT_RATE = 0.3
+SLOW_RESPONSE_S = 0.05
+
+
+def duplicates_scenario(events: int, *, seed: int = 0) -> ShareScenario:
+    """Scenario 1: every event sent 1 to 4 times; no faults."""
+    return ShareScenario("1 duplicates", events=events, items=SCENARIO_ITEMS, max_copies=4, seed=seed)
+
+
+def faults_scenario(events: int, *, seed: int = 0) -> ShareScenario:
+    """Scenario 2: every event sent once or twice; ``FAULT_RATE`` of DynamoDB requests faulted alike."""
+    plan = FaultPlan.every_kind(FAULT_RATE, slow_response_s=SLOW_RESPONSE_S, seed=seed)
+    return ShareScenario(
+        "2 faults", events=events, items=SCENARIO_ITEMS, max_copies=2, fault_plan=plan, seed=seed
+    )
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: ShareScenario
+    queue: QueueStats
+    audit: Audit
+    faults: FaultStats = field(default_factory=FaultStats)
+
+
+def run_share_scenario(
+    scenario: ShareScenario,
+    *,
+    table: Table,
+    invoke: Invoke,
+    faults: FaultStats | None = None,
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+) -> ScenarioResult:
+    """Seed ``table``, send the messages, redeliver until done, audit.
+
+    ``invoke`` must reach ``table`` (through the fault proxy whose ``faults`` these are, if any).
+    """
+    rng = random.Random(scenario.seed)
+    workload = share_workload(rng, events=scenario.events, items=scenario.items)
+    seed_workload(table, workload)
+    queue = RedeliveringQueue(rng, max_receive_count=max_receive_count)
+    for body in messages_with_duplicates(workload, rng, scenario.max_copies):
+        queue.send(body)
+    stats = queue.drain(invoke)
+    return ScenarioResult(scenario, stats, audit_table(table, workload), faults or FaultStats())
+
+
+FIGURES_HEADERS = [
+    "scenario",
+    "events",
+    "messages",
+    "duplicates",
+    "deliveries",
+    "redeliveries",
+    "faults",
+    "lost commits",
+    "crashes",
+    "expected",
+    "found",
+    "lost",
+    "double-applied",
+    "half-written",
+    "dead letters",
+]
+
+
+def figures_row(label: str, rounds: Sequence[ScenarioResult]) -> list[Any]:
+    """One line of the figures table, summed over the rounds of one scenario: what was sent, what
+    the worker went through, what came out."""
+    return [label, *(sum(column) for column in zip(*(_figures(result) for result in rounds), strict=True))]
+
+
+def _figures(result: ScenarioResult) -> list[int]:
+    audit, queue = result.audit, result.queue
+    return [
+        result.scenario.events,
+        queue.messages,
+        queue.messages - result.scenario.events,
+        queue.deliveries,
+        queue.redeliveries,
+        result.faults.faults,
+        result.faults.lost_commits,
+        queue.crashes,
+        sum(audit.expected_counts.values()),
+        sum(audit.found_counts.values()),
+        audit.lost,
+        audit.double_applied,
+        audit.half_written,
+        len(queue.dead_letters),
+    ]
+
+
+def fault_rows(scenarios: Sequence[Sequence[ScenarioResult]]) -> list[list[Any]]:
+    """Faults injected, by kind (rows) and scenario (columns, summed over its rounds)."""
+    return [
+        [kind.value, *(sum(result.faults.injected[kind] for result in rounds) for rounds in scenarios)]
+        for kind in FaultKind
+    ]

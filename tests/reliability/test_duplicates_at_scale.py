@@ -1,0 +1,119 @@
+"""Scenario 1: many events over a few items, each delivered 1 to 4 times in shuffled batches.
+
+``make reliability`` runs the same scenario with thousands of events.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+from typing import Any
+
+import pytest
+from moto.core.model_instances import model_data
+
+from local_runtime.reliability import (
+    RedeliveringQueue,
+    audit_table,
+    duplicates_scenario,
+    run_share_scenario,
+    seed_workload,
+    share_workload,
+)
+from tests.conftest import ShareTable
+from tests.factories import share_body, sqs_event, sqs_record
+from tests.reliability.expectations import assert_every_event_applied_exactly_once
+
+pytestmark = pytest.mark.integration
+
+DUPLICATES = duplicates_scenario(240, seed=1)
+
+
+def test_every_distinct_event_is_counted_once_however_often_it_is_delivered(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    result = run_share_scenario(
+        DUPLICATES, table=share_table.table, invoke=partial(handler_module.lambda_handler, context=None)
+    )
+
+    queue = result.queue
+    assert queue.messages > DUPLICATES.events * 2 and queue.redeliveries == 0
+    assert_every_event_applied_exactly_once(result)
+    assert queue.metrics["ShareEventsProcessed"] == DUPLICATES.events
+    assert queue.metrics["DuplicateEvents"] == queue.messages - DUPLICATES.events
+
+
+def test_audit_notices_a_share_counted_twice_and_an_event_half_written(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """The audit behind every scenario fails when the promise breaks, not only when it holds."""
+    workload = share_workload(random.Random(3), events=3, items=1)
+    seed_workload(share_table.table, workload)
+    queue = RedeliveringQueue(random.Random(3))
+    for share in workload.shares:
+        queue.send(share.body())
+    queue.drain(partial(handler_module.lambda_handler, context=None))
+    [item_id] = workload.owners
+    share_table.table.update_item(
+        Key={"PK": f"ITEM#{item_id}", "SK": "METADATA"},
+        UpdateExpression="ADD SharedCount :one",
+        ExpressionAttributeValues={":one": 1},
+    )
+    share_table.table.delete_item(Key={"PK": f"EVENT#{workload.shares[0].event_id}", "SK": "EVENT"})
+
+    audit = audit_table(share_table.table, workload)
+
+    assert (audit.lost, audit.double_applied, audit.half_written) == (0, 1, 1)
+    assert not audit.exact
+
+
+def test_queue_brings_failed_records_back_until_they_succeed() -> None:
+    attempts: dict[str, int] = {}
+    batch_sizes: list[int] = []
+
+    def fails_each_record_twice(event: dict[str, Any]) -> dict[str, Any]:
+        batch_sizes.append(len(event["Records"]))
+        failures = []
+        for record in event["Records"]:
+            attempts[record["body"]] = attempts.get(record["body"], 0) + 1
+            assert record["attributes"]["ApproximateReceiveCount"] == str(attempts[record["body"]])
+            if attempts[record["body"]] <= 2:
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    queue = RedeliveringQueue(random.Random(4))
+    for index in range(25):
+        queue.send(f"body-{index}")
+
+    stats = queue.drain(fails_each_record_twice)
+
+    assert attempts == {f"body-{index}": 3 for index in range(25)}
+    assert (stats.messages, stats.deliveries, stats.failed_deliveries, stats.dead_letters) == (25, 75, 50, [])
+    assert max(batch_sizes) <= 10 and sum(batch_sizes) == 75
+
+
+def test_queue_dead_letters_a_record_after_max_receive_count_and_redelivers_a_crashed_batch() -> None:
+    def always_raises(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("the invocation crashed")
+
+    queue = RedeliveringQueue(random.Random(5), max_receive_count=3)
+    queue.send("poison")
+
+    stats = queue.drain(always_raises)
+
+    assert (stats.deliveries, stats.crashes, stats.dead_letters) == (3, 3, ["poison"])
+
+
+def test_embedded_server_does_not_keep_a_table_copy_per_transaction(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """moto tracks every model object for its dashboard, each transaction's whole-table copies too;
+    the embedded server drops them, or a big run would need gigabytes."""
+    share_table.put_item("test-item")
+    for index in range(20):
+        handler_module.lambda_handler(sqs_event(sqs_record(share_body(event_id=f"e-{index}"))), None)
+
+    dynamodb_models: dict[str, Any] = model_data["dynamodb"]
+    assert [model.instances_tracked for model in dynamodb_models.values()] == [[]] * len(dynamodb_models)
+    item = share_table.item("test-item")
+    assert item is not None and item["SharedCount"] == 20
