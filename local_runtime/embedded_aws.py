@@ -98,9 +98,12 @@ class EmbeddedAws:
 
 
 @contextmanager
-def embedded_aws(set_environment: bool = True) -> Iterator[EmbeddedAws]:
-    """Start the server; with ``set_environment`` boto3 in this process talks to it until exit."""
-    server = EmbeddedAws().start()
+def embedded_aws(
+    set_environment: bool = True, port: int = 0, *, item_level_transactions: bool = True
+) -> Iterator[EmbeddedAws]:
+    """Start the server (``port`` 0: any free one); with ``set_environment`` boto3 in this process
+    talks to it until exit. See :class:`EmbeddedAws` for ``item_level_transactions``."""
+    server = EmbeddedAws(port, item_level_transactions=item_level_transactions).start()
     saved = {name: os.environ.get(name) for name in server.client_environment()}
     if set_environment:
         os.environ.update(server.client_environment())

@@ -1,9 +1,10 @@
-"""Plain-text tables for the demo and the command line."""
+"""Plain-text output for the demo and the command line: tables and progress lines."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -16,3 +17,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _text(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def echo_log(logger_name: str, stream: TextIO, line_format: str) -> None:
+    """Show one logger's INFO lines on ``stream``, without configuring the root logger.
+
+    Configuring the root logger would also print the worker's own records: Powertools only keeps
+    its records off root handlers that exist when its logger is created.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(line_format))
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
