@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from types import FrameType
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from local_runtime import dlq, publisher
 from local_runtime.embedded_aws import embedded_aws
-from local_runtime.lambda_invocation import load_handler
+from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
 from local_runtime.provision import StackResources, locate, provision, sample_items, seed_items
 from local_runtime.report import echo_log, table
@@ -191,8 +192,9 @@ def _add_run(commands: Any) -> None:
         "run",
         help="run the worker loop: poll the queue like Lambda's SQS event source mapping",
         description="Polls the queue with the template's batch size, batching window and maximum "
-        "concurrency and calls handler.lambda_handler for each batch with the function's environment "
-        "and timeout. Stops on Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
+        "concurrency and invokes the template's handler for each batch, in execution environments "
+        "(one process each) with the function's environment variables and timeout. Stops on "
+        "Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
         "when the queue is empty.",
     )
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
@@ -256,8 +258,8 @@ def _add_show(commands: Any) -> None:
 
 
 def serve_command(session: Session) -> int:
-    stopped = _stop_event()
-    with embedded_aws(port=session.args.port) as server:
+    stopped = threading.Event()
+    with _stop_on_signals(stopped.set), embedded_aws(port=session.args.port) as server:
         resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
         if not session.args.no_seed:
             seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
@@ -314,21 +316,23 @@ def run_command(session: Session) -> int:
     settings = PollerSettings.from_stack(
         session.stack, session.resources, stop_when_drained=args.until_drained, **overrides
     )
-    handler = load_handler(session.stack.function())
-    poller = SqsPoller(session.sqs, settings, handler)
-    _on_stop_signal(poller.stop)
+    function = session.stack.function()
     log.info(
-        "polling %s: batch size %s, window %s s, concurrency %s, timeout %s s",
+        "polling %s: batch size %s, window %s s, concurrency %s, function timeout %s s",
         settings.queue_url,
         settings.batch_size,
         settings.batching_window_s,
         settings.maximum_concurrency,
-        settings.timeout_s,
+        function.timeout_s,
     )
-    stats = poller.run()
+    with EnvironmentPool(function) as environments:
+        poller = SqsPoller(session.sqs, settings, environments.invoke)
+        with _stop_on_signals(poller.stop):
+            stats = poller.run()
     print(
         f"batches {stats.batches}, received {stats.received}, deleted {stats.deleted}, "
-        f"left for retry {stats.failed_records}, failed invocations {stats.failed_invocations}"
+        f"left for retry {stats.failed_records}, failed invocations {stats.failed_invocations}, "
+        f"execution environments {environments.started}"
     )
     return 0
 
@@ -407,22 +411,21 @@ def _print_resources(resources: StackResources) -> None:
     )
 
 
-def _stop_event() -> threading.Event:
-    stopped = threading.Event()
-    _on_stop_signal(stopped.set)
-    return stopped
-
-
-def _on_stop_signal(stop: Callable[[], None]) -> None:
-    """Ctrl-C or SIGTERM asks ``stop``; a second Ctrl-C interrupts at once."""
+@contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Within the block, Ctrl-C or SIGTERM calls ``stop``; a second Ctrl-C interrupts at once."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
         log.info("stopping (%s); press Ctrl-C again to interrupt", signal.Signals(signum).name)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         stop()
 
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _parameter(text: str) -> tuple[str, str]:

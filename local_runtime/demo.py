@@ -21,7 +21,7 @@ import boto3
 from local_runtime import dlq
 from local_runtime.capture import Captured, captured_telemetry
 from local_runtime.embedded_aws import embedded_aws
-from local_runtime.lambda_invocation import load_handler
+from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
 from local_runtime.provision import StackResources, provision, sample_event, sample_items, seed_items
 from local_runtime.publisher import send
@@ -57,9 +57,8 @@ def main() -> None:
         names = dict(zip(sent, [record["messageId"] for record in records], strict=True))
         print(f"Published the {len(sent)} messages of samples/events/{SAMPLE_BATCH}; polling until drained:")
 
-        handler = load_handler(stack.function())
-        with captured_telemetry() as captured:
-            stats = SqsPoller(sqs, settings, handler).run()
+        with captured_telemetry() as captured, EnvironmentPool(stack.function()) as environments:
+            stats = SqsPoller(sqs, settings, environments.invoke).run()
         print(
             f"\nDrained: {stats.batches} batches, {stats.received} deliveries, {stats.deleted} deleted, "
             f"{stats.failed_records} failed deliveries\n"
@@ -74,7 +73,7 @@ def _settings_table(stack: Stack, settings: PollerSettings) -> str:
         ["batch size", settings.batch_size, "template"],
         ["batching window", f"{settings.batching_window_s} s", "template"],
         ["maximum concurrency", settings.maximum_concurrency, "template"],
-        ["function timeout", f"{settings.timeout_s} s", "template"],
+        ["function timeout", f"{stack.function().timeout_s} s", "template"],
         ["queue visibility timeout", f"{queue['VisibilityTimeout']} s", "template"],
         ["maxReceiveCount", stack.parameter("MaxReceiveCount"), "template"],
         ["failed messages reappear after", f"{settings.retry_after_s} s", "local shortcut"],
@@ -107,7 +106,7 @@ def _report(resources: StackResources, names: dict[str, str], captured: Captured
         [names.get(letter.message_id, letter.message_id), letter.receive_count, letter.body]
         for letter in letters
     ]
-    print(table(["message", "ApproximateReceiveCount", "body"], rows) if rows else "empty")
+    print(table(["message", "receives (incl. this look)", "body"], rows) if rows else "empty")
 
     print("\n== Metrics emitted (CloudWatch EMF, namespace Wdrbe) ==")
     print(table(["metric", "total"], sorted(captured.metrics.items())))

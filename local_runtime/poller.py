@@ -4,8 +4,8 @@ What it does, as Lambda does:
 
 * long-polls the queue and gathers up to ``batch_size`` messages, waiting at most the batching
   window after the first one arrives;
-* runs up to ``maximum_concurrency`` batches at once, each as one call of the handler with a real
-  SQS event and a context whose remaining time counts down from the function timeout;
+* runs up to ``maximum_concurrency`` batches at once, each as one invocation of the function with a
+  real SQS event, in an execution environment of its own (:mod:`local_runtime.execution_environment`);
 * deletes the messages that succeeded with ``DeleteMessageBatch``; failed ones stay in flight and
   reappear after the visibility timeout, and the queue's own redrive policy moves them to the DLQ
   once they were received ``maxReceiveCount`` times;
@@ -16,7 +16,8 @@ One local shortcut, off by default: ``retry_after_s`` makes failed messages visi
 that many seconds (``ChangeMessageVisibility``) instead of the queue's visibility timeout, so a
 retry takes a second instead of three minutes. Messages being processed keep the queue's timeout.
 
-One receiver thread collects batches and hands each to a thread of its own. A single receiver is
+One receiver thread collects batches and hands each to a thread of its own, which waits for its
+invocation. A single receiver is
 enough here (a receive returns up to 10 messages in a few milliseconds) and keeps moto's SQS,
 which is not safe for concurrent receives of one queue, from delivering a message twice.
 """
@@ -27,14 +28,15 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.batches import SQS_MAX_BATCH, chunked
-from local_runtime.lambda_invocation import Handler, InvocationContext, sqs_event
+from local_runtime.execution_environment import InvocationResult
+from local_runtime.lambda_invocation import sqs_event
 from local_runtime.provision import StackResources
 from local_runtime.template import Stack
 
@@ -62,13 +64,10 @@ log = logging.getLogger(__name__)
 class PollerSettings:
     queue_url: str
     queue_arn: str
-    function_name: str
-    timeout_s: float
     batch_size: int = 10
     batching_window_s: float = 0
     maximum_concurrency: int = 10
     report_batch_item_failures: bool = True
-    memory_limit_in_mb: int = 128
     retry_after_s: int | None = None
     """Local shortcut (see the module docstring); ``None`` leaves failed messages to the queue's timeout."""
     idle_wait_s: int = 2
@@ -78,18 +77,15 @@ class PollerSettings:
 
     @classmethod
     def from_stack(cls, stack: Stack, resources: StackResources, **overrides: Any) -> PollerSettings:
-        """The event source mapping and function settings of the template, for the provisioned queue."""
-        source, function = stack.event_source(), stack.function()
+        """The template's event source mapping, for the provisioned queue."""
+        source = stack.event_source()
         settings = cls(
             queue_url=resources.queue_url,
             queue_arn=resources.queue_arn,
-            function_name=function.name,
-            timeout_s=function.timeout_s,
             batch_size=source.batch_size,
             batching_window_s=source.batching_window_s,
             maximum_concurrency=source.maximum_concurrency,
             report_batch_item_failures=source.report_batch_item_failures,
-            memory_limit_in_mb=function.memory_mb,
         )
         return replace(settings, **overrides)
 
@@ -103,6 +99,8 @@ class PollerStats:
     """Records the handler reported in ``batchItemFailures``: left for SQS to deliver again."""
     failed_invocations: int = 0
     """Invocations that raised, timed out or answered nonsense: their whole batch is delivered again."""
+    most_in_flight: int = 0
+    """The most invocations that ran at the same time."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -111,11 +109,20 @@ class PollerStats:
                 setattr(self, name, getattr(self, name) + value)
 
 
+Invoker = Callable[[dict[str, Any], str], InvocationResult]
+"""Runs one invocation: the event and its request id in, the result out (``EnvironmentPool.invoke``)."""
+Observer = Callable[[dict[str, Any], InvocationResult], None]
+
+
 class SqsPoller:
-    def __init__(self, sqs: SQSClient, settings: PollerSettings, handler: Handler) -> None:
+    def __init__(
+        self, sqs: SQSClient, settings: PollerSettings, invoke: Invoker, observer: Observer | None = None
+    ) -> None:
+        """``observer`` hears every invocation's event and result (for reports and tests)."""
         self.sqs = sqs
         self.settings = settings
-        self.handler = handler
+        self.invoke = invoke
+        self.observer = observer
         self.stats = PollerStats()
         self._stopping = threading.Event()
         self._slots = threading.BoundedSemaphore(settings.maximum_concurrency)
@@ -180,13 +187,22 @@ class SqsPoller:
         )
         with self._in_flight_lock:
             self._in_flight.add(thread)
+            in_flight = len(self._in_flight)
+        with self.stats.lock:
+            self.stats.most_in_flight = max(self.stats.most_in_flight, in_flight)
         thread.start()
 
     def _invoke(self, batch: list[MessageTypeDef]) -> None:
         try:
-            completed, response = self._call_handler(batch)
-            failed = self._failed_message_ids(batch, response) if completed else None
+            event = sqs_event(batch, self.settings.queue_arn)
+            result = self._invoke_safely(event)
+            if self.observer:
+                self.observer(event, result)
+            failed = self._failed_message_ids(batch, result.response) if result.completed else None
             if failed is None:
+                log.error(
+                    "invocation %s failed (%s): its whole batch is retried", result.request_id, result.error
+                )
                 failed = {message["MessageId"] for message in batch}
                 self.stats.add(failed_invocations=1)
             else:
@@ -201,42 +217,13 @@ class SqsPoller:
                 self._in_flight.discard(threading.current_thread())
             self._slots.release()
 
-    def _call_handler(self, batch: list[MessageTypeDef]) -> tuple[bool, Any]:
-        """``(True, response)``, or ``(False, None)`` when the handler raised or outlived the timeout.
-
-        The handler runs on a thread of its own so that the timeout can be enforced. Python cannot
-        stop that thread, so a timed-out handler goes on in the background (Lambda would freeze it);
-        retrying its batch is safe because every share is applied exactly once.
-        """
-        outcome: dict[str, Any] = {}
-        context = InvocationContext(
-            function_name=self.settings.function_name,
-            memory_limit_in_mb=self.settings.memory_limit_in_mb,
-            aws_request_id=str(uuid.uuid4()),
-            timeout_s=self.settings.timeout_s,
-        )
-
-        def invoke() -> None:
-            try:
-                outcome["response"] = self.handler(sqs_event(batch, self.settings.queue_arn), context)
-            except Exception as error:  # noqa: BLE001 - a crashing function is an outcome here, not a crash
-                outcome["error"] = error
-
-        thread = threading.Thread(target=invoke, name="share-worker-handler", daemon=True)
-        thread.start()
-        thread.join(self.settings.timeout_s)
-        request_id = context.aws_request_id
-        if thread.is_alive():
-            log.error(
-                "Invocation %s timed out after %s s: its whole batch is retried",
-                request_id,
-                self.settings.timeout_s,
-            )
-            return False, None
-        if "error" in outcome:
-            log.error("Invocation %s raised %r: its whole batch is retried", request_id, outcome["error"])
-            return False, None
-        return True, outcome.get("response")
+    def _invoke_safely(self, event: dict[str, Any]) -> InvocationResult:
+        request_id = str(uuid.uuid4())
+        try:
+            return self.invoke(event, request_id)
+        except Exception as error:  # whatever breaks an invocation, the loop goes on
+            log.exception("invocation %s could not run", request_id)
+            return InvocationResult(request_id, completed=False, error=repr(error))
 
     def _failed_message_ids(self, batch: Sequence[MessageTypeDef], response: Any) -> set[str] | None:
         """The messages to leave on the queue, read the way Lambda reads a partial batch response.
@@ -255,7 +242,7 @@ class SqsPoller:
         in_batch = {message["MessageId"] for message in batch}
         if not identifiers <= in_batch:
             log.error(
-                "batchItemFailures names messages that are not in the batch: the whole batch is retried"
+                "batchItemFailures names messages that are not in the batch: %s", identifiers - in_batch
             )
             return None
         return {str(identifier) for identifier in identifiers}

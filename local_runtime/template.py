@@ -12,6 +12,7 @@ references to the caller, which is most of the work here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -37,13 +38,14 @@ class TemplateError(Exception):
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as plain dicts, lists and scalars (the loader's own node types do not pickle)."""
     try:
-        template = cfn_yaml.load(str(path))
+        template = json.loads(json.dumps(cfn_yaml.load(str(path))))
     except (OSError, ValueError) as error:
         raise TemplateError(f"cannot read {path}: {error}") from error
     if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
-    return dict(template)
+    return template
 
 
 @dataclass(frozen=True)
