@@ -325,7 +325,7 @@ def run_command(session: Session) -> int:
         settings.maximum_concurrency,
         function.timeout_s,
     )
-    with EnvironmentPool(function) as environments:
+    with EnvironmentPool(function, session.resources.function_arn(function.name)) as environments:
         poller = SqsPoller(session.sqs, settings, environments.invoke)
         with _stop_on_signals(poller.stop):
             stats = poller.run()

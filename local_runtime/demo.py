@@ -57,7 +57,11 @@ def main() -> None:
         names = dict(zip(sent, [record["messageId"] for record in records], strict=True))
         print(f"Published the {len(sent)} messages of samples/events/{SAMPLE_BATCH}; polling until drained:")
 
-        with captured_telemetry() as captured, EnvironmentPool(stack.function()) as environments:
+        function = stack.function()
+        with (
+            captured_telemetry() as captured,
+            EnvironmentPool(function, resources.function_arn(function.name)) as environments,
+        ):
             stats = SqsPoller(sqs, settings, environments.invoke).run()
         print(
             f"\nDrained: {stats.batches} batches, {stats.received} deliveries, {stats.deleted} deleted, "

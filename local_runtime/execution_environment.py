@@ -6,32 +6,34 @@ invocation at a time. Concurrent batches therefore need an environment each, as 
 process per environment also brings Lambda's cold starts, and a timed-out invocation is ended the
 way Lambda ends it: its environment is destroyed and the next invocation starts a fresh one.
 
-Processes are started with ``spawn``: the parent runs threads (the poller, perhaps moto's server)
-and forking a threaded process can deadlock. What the handler prints (Powertools' JSON logs and EMF
-metrics) is collected per invocation and written to the parent's standard output, the way Lambda
-ships it to CloudWatch Logs.
+Each environment runs :mod:`local_runtime.lambda_bootstrap` as a plain subprocess with the
+function's environment variables and Lambda's reserved ones (``_HANDLER``,
+``AWS_LAMBDA_FUNCTION_NAME``...). ``multiprocessing`` is not used: its ``spawn`` re-imports the
+parent's main module (the CLI, moto) in every child, and ``fork`` is unsafe in a threaded parent.
+What the handler prints is written to this process's standard output after each invocation.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import json
 import os
+import select
+import subprocess
 import sys
-import tempfile
 import threading
-import traceback
+import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
-from local_runtime.lambda_invocation import InvocationContext, load_handler
 from local_runtime.template import Function
 
 INIT_TIMEOUT_S = 10
 """Lambda's limit for an environment's init phase (importing the handler)."""
 STOP_TIMEOUT_S = 2
+LOCAL_ONLY_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
+"""No X-Ray daemon runs locally; a value already set in this process wins."""
 
 
 class InitError(Exception):
@@ -45,76 +47,108 @@ class InvocationResult:
     """False when the handler raised, timed out or its environment died: the batch is retried."""
     response: Any = None
     error: str | None = None
-    output: str = ""
-    """What the handler printed during the invocation."""
 
 
 class ExecutionEnvironment:
     """One child process that imported the handler once and runs invocations one after another."""
 
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: Function, function_arn: str) -> None:
         self.function = function
-        context = multiprocessing.get_context("spawn")
-        self._connection, child_end = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child_end, function), name=f"lambda-env-{function.name}", daemon=True
+        self.function_arn = function_arn
+        self._process = subprocess.Popen(  # the same interpreter, a fixed module: nothing from input
+            [sys.executable, "-m", "local_runtime.lambda_bootstrap"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_environment(function),
+            text=True,
         )
-        self._process.start()
-        child_end.close()
-        if not self._connection.poll(INIT_TIMEOUT_S):
+        answer = self._read_answer(INIT_TIMEOUT_S)
+        if answer is None or not answer.get("ready"):
             self.destroy()
-            raise InitError(f"the handler took more than {INIT_TIMEOUT_S} s to import")
-        status, detail = self._connection.recv()
-        if status != "ready":
-            self.destroy()
-            raise InitError(detail)
-        _forward(detail)
+            detail = answer.get("initError") if answer else f"no answer within {INIT_TIMEOUT_S} s"
+            raise InitError(str(detail))
 
     def invoke(self, event: dict[str, Any], request_id: str) -> InvocationResult:
         """Run one invocation; on timeout or a dead child the environment is destroyed."""
+        timeout_s = self.function.timeout_s
+        request = {
+            "requestId": request_id,
+            "deadlineMs": int((time.time() + timeout_s) * 1000),
+            "invokedFunctionArn": self.function_arn,
+            "event": event,
+        }
         try:
-            self._connection.send((event, request_id))
-            if not self._connection.poll(self.function.timeout_s):
-                self.destroy()
-                return InvocationResult(
-                    request_id, False, error=f"Task timed out after {self.function.timeout_s} seconds"
-                )
-            result: InvocationResult = self._connection.recv()
-        except (EOFError, OSError) as error:
+            self._stdin.write(json.dumps(request) + "\n")
+            self._stdin.flush()
+        except OSError as error:
             self.destroy()
             return InvocationResult(request_id, False, error=f"the execution environment died: {error!r}")
-        _forward(result.output)
-        return result
+        answer = self._read_answer(timeout_s)
+        if answer is None:
+            alive = self.alive
+            self.destroy()
+            reason = (
+                f"Task timed out after {timeout_s} seconds" if alive else "the execution environment died"
+            )
+            return InvocationResult(request_id, False, error=reason)
+        return InvocationResult(
+            request_id, bool(answer.get("ok")), answer.get("response"), answer.get("error")
+        )
 
     @property
     def alive(self) -> bool:
-        return self._process.is_alive()
+        return self._process.poll() is None
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self._connection.send(None)
-        self._process.join(STOP_TIMEOUT_S)
+        """End the environment at its next read (no more invocations), or kill it."""
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self._stdin.close()
+            self._process.wait(STOP_TIMEOUT_S)
         self.destroy()
 
     def destroy(self) -> None:
-        if self._process.is_alive():
+        if self.alive:
             self._process.kill()
-            self._process.join(STOP_TIMEOUT_S)
-        self._connection.close()
+            self._process.wait(STOP_TIMEOUT_S)
+        for stream in (self._process.stdin, self._process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+
+    @property
+    def _stdin(self) -> IO[str]:
+        assert self._process.stdin is not None
+        return self._process.stdin
+
+    def _read_answer(self, timeout_s: float) -> dict[str, Any] | None:
+        """The child's next answer line, with the handler's output forwarded; ``None`` on timeout or exit."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout_s)
+        line = stdout.readline() if ready else ""
+        if not line:
+            return None
+        answer: dict[str, Any] = json.loads(line)
+        if output := answer.get("output"):
+            sys.stdout.write(output)
+            sys.stdout.flush()
+        return answer
 
 
 class EnvironmentPool:
-    """Warm environments reused across invocations, new ones started when all are busy.
+    """Warm environments reused across invocations; a new one starts when all are busy.
 
-    The poller never has more invocations in flight than its maximum concurrency, so the pool
-    never holds more environments than that.
+    Environments start one at a time: a burst of ten cold starts at once on a laptop makes every
+    one of them slow. The poller never has more invocations in flight than its maximum
+    concurrency, so the pool never holds more environments than that.
     """
 
-    def __init__(self, function: Function) -> None:
+    def __init__(self, function: Function, function_arn: str) -> None:
         self.function = function
+        self.function_arn = function_arn
         self.started = 0
         self._idle: list[ExecutionEnvironment] = []
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
 
     def __enter__(self) -> EnvironmentPool:
         return self
@@ -145,66 +179,24 @@ class EnvironmentPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-            self.started += 1
-        return ExecutionEnvironment(self.function)
+        with self._starting:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop()
+                self.started += 1
+            return ExecutionEnvironment(self.function, self.function_arn)
 
 
-class _Output:
-    """The child's standard output (file descriptor 1) in a temporary file, read once per invocation.
-
-    Redirecting the descriptor catches every writer, including Powertools' log handler, which keeps
-    the ``sys.stdout`` it saw when it was created (possibly while ``spawn`` imported the parent's
-    main module, before this code ran).
-    """
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open for the life of the process
-        os.dup2(self._file.fileno(), sys.stdout.fileno())
-
-    def take(self) -> str:
-        sys.stdout.flush()
-        self._file.seek(0)
-        text = self._file.read().decode(errors="replace")
-        self._file.seek(0)
-        self._file.truncate()
-        return text
-
-
-def _serve(connection: Connection, function: Function) -> None:
-    """The child: import the handler (the cold start), then run invocations until told to stop."""
-    output = _Output()
-    try:
-        handler = load_handler(function)
-    except BaseException:  # noqa: BLE001 - any import failure is reported to the parent
-        connection.send(("error", traceback.format_exc()))
-        return
-    connection.send(("ready", output.take()))
-    while (message := _receive(connection)) is not None:
-        event, request_id = message
-        context = InvocationContext(
-            function_name=function.name,
-            memory_limit_in_mb=function.memory_mb,
-            aws_request_id=request_id,
-            timeout_s=function.timeout_s,
-        )
-        try:
-            response = handler(event, context)
-        except Exception as error:  # noqa: BLE001 - a failed invocation is reported, the environment lives on
-            error_text = f"{type(error).__name__}: {error}"
-            connection.send(InvocationResult(request_id, False, error=error_text, output=output.take()))
-        else:
-            connection.send(InvocationResult(request_id, True, response=response, output=output.take()))
-
-
-def _receive(connection: Connection) -> tuple[dict[str, Any], str] | None:
-    try:
-        message: tuple[dict[str, Any], str] | None = connection.recv()
-    except EOFError:
-        return None
-    return message
-
-
-def _forward(output: str) -> None:
-    if output:
-        sys.stdout.write(output)
-        sys.stdout.flush()
+def _environment(function: Function) -> dict[str, str]:
+    """This process's environment, the function's variables and the ones Lambda reserves."""
+    environment = {**LOCAL_ONLY_ENVIRONMENT, **os.environ, **function.environment}
+    environment.update(
+        _HANDLER=function.handler,
+        AWS_LAMBDA_FUNCTION_NAME=function.name,
+        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(function.memory_mb),
+        AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function.name}",
+        AWS_LAMBDA_LOG_STREAM_NAME=f"local/[$LATEST]{os.urandom(16).hex()}",
+        PYTHONPATH=os.pathsep.join(path for path in sys.path if path),
+    )
+    return environment

@@ -36,7 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.batches import SQS_MAX_BATCH, chunked
 from local_runtime.execution_environment import InvocationResult
-from local_runtime.lambda_invocation import sqs_event
+from local_runtime.lambda_event import sqs_event
 from local_runtime.provision import StackResources
 from local_runtime.template import Stack
 

@@ -42,6 +42,11 @@ class StackResources:
     def region(self) -> str:
         return self.queue_arn.split(":")[3]
 
+    def function_arn(self, function_name: str) -> str:
+        """The ARN a function of this stack would have (same region and account as its queue)."""
+        _, partition, _, region, account, _ = self.queue_arn.split(":")
+        return f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
+
 
 def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackResources:
     """The DLQ, then the queue that redrives to it, then the table, as the template defines them."""
