@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -178,6 +179,7 @@ def _add_publish(commands: Any) -> None:
         default=0.0,
         help="share of generated messages that repeat an earlier eventId, 0 to <1 (default: %(default)s)",
     )
+    publish.add_argument("--seed", type=int, help="random seed, for a load that repeats the same way")
     publish.add_argument("--items", help="comma-separated item ids for --count (default: samples/items.json)")
     publish.add_argument(
         "--users",
@@ -290,7 +292,8 @@ def publish_command(session: Session) -> int:
         if args.count < 1:
             raise CommandError("--count must be at least 1")
         item_ids = _csv(args.items) if args.items else [str(item["itemId"]) for item in sample_items()]
-        bodies = publisher.generated_bodies(args.count, item_ids, _csv(args.users), args.duplicate_ratio)
+        rng = random.Random(args.seed)
+        bodies = publisher.generated_bodies(args.count, item_ids, _csv(args.users), args.duplicate_ratio, rng)
         with tqdm(total=args.count, unit="msg", desc="publishing", file=sys.stderr) as progress:
             sent = publisher.send(session.sqs, queue_url, bodies, on_sent=progress.update)
     else:
