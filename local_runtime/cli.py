@@ -140,7 +140,7 @@ def _add_serve(commands: Any) -> None:
         "Runs until Ctrl-C; everything lives in memory.",
     )
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s)"
+        "--port", type=_at_least(0), default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s)"
     )
     serve.add_argument("--no-seed", action="store_true", help="do not seed samples/items.json")
     serve.set_defaults(run_command=serve_command)
@@ -169,7 +169,7 @@ def _add_publish(commands: Any) -> None:
     source.add_argument("--item-id", help="item of a single event (with --user-id)")
     source.add_argument("--file", type=Path, help="JSON object or array of objects; strings are sent as-is")
     source.add_argument("--body", help="one raw message body, sent exactly as given")
-    source.add_argument("--count", type=int, help="generate this many events over the sample items")
+    source.add_argument("--count", type=_at_least(1), help="generate this many events over the sample items")
     publish.add_argument("--user-id", help="sharing user of a single event")
     publish.add_argument("--event-id", help="eventId of a single event (default: a new UUID)")
     publish.add_argument("--shared-at", help="sharedAt of a single event (default: now)")
@@ -202,13 +202,15 @@ def _add_run(commands: Any) -> None:
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
     run.add_argument(
         "--retry-after",
-        type=int,
+        type=_at_least(0),
         metavar="SECONDS",
         help="local shortcut: failed messages reappear after SECONDS, not the queue's visibility timeout",
     )
-    run.add_argument("--batch-window", type=int, metavar="SECONDS", help="override the batching window")
-    run.add_argument("--batch-size", type=int, help="override the batch size")
-    run.add_argument("--max-concurrency", type=int, help="override the maximum concurrency")
+    run.add_argument(
+        "--batch-window", type=_at_least(0), metavar="SECONDS", help="override the batching window"
+    )
+    run.add_argument("--batch-size", type=_at_least(1), help="override the batch size")
+    run.add_argument("--max-concurrency", type=_at_least(1), help="override the maximum concurrency")
     run.set_defaults(run_command=run_command)
 
 
@@ -223,7 +225,9 @@ def _add_dlq(commands: Any) -> None:
         description="Lists DLQ messages without removing them (reading one counts as a receive, so "
         "the count shown includes this look).",
     )
-    inspect.add_argument("--limit", type=int, default=10, help="most messages to show (default: %(default)s)")
+    inspect.add_argument(
+        "--limit", type=_at_least(1), default=10, help="most messages to show (default: %(default)s)"
+    )
     inspect.set_defaults(run_command=dlq_inspect_command)
     redrive = actions.add_parser(
         "redrive",
@@ -239,7 +243,7 @@ def _add_dlq(commands: Any) -> None:
         help="auto: move task, copy if the endpoint lacks it (default: %(default)s)",
     )
     redrive.add_argument(
-        "--limit", type=int, default=1000, help="most messages to copy (default: %(default)s)"
+        "--limit", type=_at_least(1), default=1000, help="most messages to copy (default: %(default)s)"
     )
     redrive.set_defaults(run_command=dlq_redrive_command)
 
@@ -254,7 +258,9 @@ def _add_show(commands: Any) -> None:
         "feed", help="a user's activity feed, newest first", description="Shows one page of a user's feed."
     )
     feed.add_argument("user_id")
-    feed.add_argument("--limit", type=int, default=20, help="entries per page (default: %(default)s)")
+    feed.add_argument(
+        "--limit", type=_at_least(1), default=20, help="entries per page (default: %(default)s)"
+    )
     feed.add_argument("--cursor", help="the cursor printed under the previous page")
     feed.set_defaults(run_command=show_feed_command)
 
@@ -289,8 +295,6 @@ def publish_command(session: Session) -> int:
     args = session.args
     queue_url = session.resources.queue_url
     if args.count is not None:
-        if args.count < 1:
-            raise CommandError("--count must be at least 1")
         item_ids = _csv(args.items) if args.items else [str(item["itemId"]) for item in sample_items()]
         rng = random.Random(args.seed)
         bodies = publisher.generated_bodies(args.count, item_ids, _csv(args.users), args.duplicate_ratio, rng)
@@ -429,6 +433,21 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number not below ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def _parameter(text: str) -> tuple[str, str]:

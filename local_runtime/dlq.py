@@ -44,7 +44,6 @@ class DeadLetter:
     body: str
     receive_count: int
     sent_at_ms: int
-    first_received_at_ms: int
 
     def age_s(self, now_ms: int | None = None) -> float:
         now = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -154,7 +153,6 @@ def _dead_letter(message: MessageTypeDef) -> DeadLetter:
         body=message["Body"],
         receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
         sent_at_ms=int(attributes.get("SentTimestamp", "0")),
-        first_received_at_ms=int(attributes.get("ApproximateFirstReceiveTimestamp", "0")),
     )
 
 

@@ -75,6 +75,12 @@ class PollerSettings:
     arrives, so this only bounds how quickly the poller notices a stop request or a drained queue."""
     stop_when_drained: bool = False
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.maximum_concurrency < 1:
+            raise ValueError("batch size and maximum concurrency must be at least 1")
+        if self.batching_window_s < 0 or (self.retry_after_s or 0) < 0:
+            raise ValueError("the batching window and the retry delay cannot be negative")
+
     @classmethod
     def from_stack(cls, stack: Stack, resources: StackResources, **overrides: Any) -> PollerSettings:
         """The template's event source mapping, for the provisioned queue."""

@@ -19,15 +19,22 @@ def _text(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+ECHO_HANDLER = "local-runtime-echo"
+
+
 def echo_log(logger_name: str, stream: TextIO, line_format: str) -> None:
     """Show one logger's INFO lines on ``stream``, without configuring the root logger.
 
     Configuring the root logger would also print the worker's own records: Powertools only keeps
-    its records off root handlers that exist when its logger is created.
+    its records off root handlers that exist when its logger is created. Calling it again replaces
+    the earlier handler.
     """
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter(line_format))
+    handler.set_name(ECHO_HANDLER)
     logger = logging.getLogger(logger_name)
+    for previous in [existing for existing in logger.handlers if existing.get_name() == ECHO_HANDLER]:
+        logger.removeHandler(previous)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -36,3 +36,11 @@ def test_a_bad_parameter_override_is_refused_with_a_clear_message(capsys: pytest
 
     assert exit_.value.code == 2
     assert "expected NAME=VALUE, got 'MaxReceiveCount'" in capsys.readouterr().err
+
+
+def test_a_batch_size_below_one_is_refused_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--batch-size", "0"])
+
+    assert exit_.value.code == 2
+    assert "--batch-size: must be at least 1, got 0" in capsys.readouterr().err
