@@ -61,6 +61,7 @@ class ExecutionEnvironment:
             stdout=subprocess.PIPE,
             env=_environment(function),
             text=True,
+            start_new_session=True,  # Ctrl-C reaches the poller, which lets invocations in flight finish
         )
         answer = self._read_answer(INIT_TIMEOUT_S)
         if answer is None or not answer.get("ready"):
