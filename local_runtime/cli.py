@@ -32,7 +32,7 @@ from local_runtime.embedded_aws import embedded_aws
 from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
 from local_runtime.provision import StackResources, locate, provision, sample_items, seed_items
-from local_runtime.report import echo_log, table
+from local_runtime.report import echoed_logs, table
 from local_runtime.template import DEFAULT_STACK_NAME, TEMPLATE_PATH, Stack, TemplateError, load_template
 from services.activity_service import ActivityService, InvalidCursor
 from services.dynamodb_service import DynamoDBService
@@ -86,15 +86,14 @@ class CommandError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in (log.name, "local_runtime"):
-        echo_log(name, sys.stderr, "%(asctime)s %(name)s: %(message)s")
     command: Callable[[Session], int] = args.run_command
-    try:
-        return command(Session(args))
-    except (CommandError, TemplateError, publisher.PublishError) as error:
-        print(f"share-worker: {error}", file=sys.stderr)
-    except (ClientError, BotoCoreError) as error:
-        print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
+    with echoed_logs([log.name, "local_runtime"], sys.stderr, "%(asctime)s %(name)s: %(message)s"):
+        try:
+            return command(Session(args))
+        except (CommandError, TemplateError, publisher.PublishError) as error:
+            print(f"share-worker: {error}", file=sys.stderr)
+        except (ClientError, BotoCoreError) as error:
+            print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
     return 1
 
 

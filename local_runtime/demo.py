@@ -25,7 +25,7 @@ from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
 from local_runtime.provision import StackResources, provision, sample_event, sample_items, seed_items
 from local_runtime.publisher import send
-from local_runtime.report import echo_log, table
+from local_runtime.report import echoed_logs, table
 from local_runtime.template import QUEUE_ID, Stack
 from services.activity_service import ActivityService
 from services.dynamodb_service import DynamoDBService
@@ -38,8 +38,7 @@ RETRY_AFTER_S = 1
 
 def main() -> None:
     started = time.monotonic()
-    echo_log("local_runtime.poller", sys.stdout, "  poller: %(message)s")
-    with embedded_aws() as aws:
+    with embedded_aws() as aws, echoed_logs(["local_runtime.poller"], sys.stdout, "  poller: %(message)s"):
         stack = Stack()
         sqs = boto3.client("sqs")
         resources = provision(stack, boto3.client("dynamodb"), sqs)

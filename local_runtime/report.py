@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 
@@ -19,22 +20,22 @@ def _text(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-ECHO_HANDLER = "local-runtime-echo"
-
-
-def echo_log(logger_name: str, stream: TextIO, line_format: str) -> None:
-    """Show one logger's INFO lines on ``stream``, without configuring the root logger.
+@contextmanager
+def echoed_logs(logger_names: Sequence[str], stream: TextIO, line_format: str) -> Iterator[None]:
+    """Within the block, show these loggers' INFO lines on ``stream``, without touching the root logger.
 
     Configuring the root logger would also print the worker's own records: Powertools only keeps
-    its records off root handlers that exist when its logger is created. Calling it again replaces
-    the earlier handler.
+    its records off root handlers that exist when its logger is created.
     """
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter(line_format))
-    handler.set_name(ECHO_HANDLER)
-    logger = logging.getLogger(logger_name)
-    for previous in [existing for existing in logger.handlers if existing.get_name() == ECHO_HANDLER]:
-        logger.removeHandler(previous)
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    loggers = [logging.getLogger(name) for name in logger_names]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
