@@ -22,7 +22,11 @@ class Captured:
 
 @contextlib.contextmanager
 def captured_telemetry() -> Iterator[Captured]:
-    """Redirects the Powertools log stream and stdout (EMF) into ``Captured`` for the block."""
+    """Redirects the Powertools log stream and stdout into ``Captured`` for the block.
+
+    On stdout, EMF blobs are metrics and other JSON objects are log records: what execution
+    environments (:mod:`local_runtime.execution_environment`) forward from their handler.
+    """
     result = Captured()
     log_buffer, stdout_buffer = io.StringIO(), io.StringIO()
     handlers = [h for h in logging.getLogger(SERVICE).handlers if isinstance(h, logging.StreamHandler)]
@@ -35,7 +39,10 @@ def captured_telemetry() -> Iterator[Captured]:
             handler.setStream(stream)
         result.logs.extend(_json_lines(log_buffer.getvalue()))
         for blob in _json_lines(stdout_buffer.getvalue()):
-            _add_emf(result.metrics, blob)
+            if "_aws" in blob:
+                _add_emf(result.metrics, blob)
+            else:
+                result.logs.append(blob)
 
 
 def _json_lines(text: str) -> Iterator[dict[str, Any]]:

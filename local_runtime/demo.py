@@ -1,79 +1,141 @@
-"""``make run``: the worker against the embedded AWS on a sample batch, and a report of what happened."""
+"""``make run``: the whole loop on the embedded AWS, with the settings of ``template.yaml``.
+
+Start moto's server, provision the stack from the template, seed ``samples/items.json``, publish the
+messages of ``samples/events/mixed-batch.json`` (a share, its duplicate, a public item, a missing
+item, a private item shared by a stranger, an invalid message), let the poller play Lambda's SQS
+event source mapping until the queue is drained, and report what happened.
+
+Failed messages reappear after :data:`RETRY_AFTER_S` instead of the queue's three minutes (the
+poller's local shortcut), so the invalid message reaches the DLQ in seconds.
+"""
 
 from __future__ import annotations
 
-import os
+import sys
+import time
+from collections import Counter
 from typing import Any
 
 import boto3
 
+from local_runtime import dlq
 from local_runtime.capture import Captured, captured_telemetry
 from local_runtime.embedded_aws import embedded_aws
-from local_runtime.provision import create_table, sample_event, sample_items, seed_items
-from local_runtime.report import table
+from local_runtime.execution_environment import EnvironmentPool
+from local_runtime.poller import PollerSettings, SqsPoller
+from local_runtime.provision import StackResources, provision, sample_event, sample_items, seed_items
+from local_runtime.publisher import send
+from local_runtime.report import echoed_logs, table
+from local_runtime.template import QUEUE_ID, Stack
+from services.activity_service import ActivityService
+from services.dynamodb_service import DynamoDBService
 from services.keys import item_key
 
-TABLE_NAME = "share-worker-local"
-BATCH_FILE = "mixed-batch.json"
+SAMPLE_BATCH = "mixed-batch.json"
+FEED_USER = "user123"
+RETRY_AFTER_S = 1
 
 
 def main() -> None:
-    with embedded_aws() as aws:
-        os.environ["TABLE_NAME"] = TABLE_NAME
-        import handler
-
-        resource = boto3.resource("dynamodb")
-        create_table(resource.meta.client, TABLE_NAME)
-        seed_items(resource, TABLE_NAME, sample_items())
-        print(f"Embedded AWS (moto) at {aws.endpoint_url}; table {TABLE_NAME}, {len(sample_items())} items\n")
-
-        event = sample_event(BATCH_FILE)
-        for attempt in ("first delivery", "redelivery of the same batch"):
-            with captured_telemetry() as captured:
-                response = handler.lambda_handler(event, None)
-            print(f"== samples/events/{BATCH_FILE}, {attempt}: {len(event['Records'])} records ==")
-            print(table(["messageId", "outcome", "detail"], _record_rows(event, captured)))
-            failures = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
-            print(f"batchItemFailures: {failures}")
-            print(
-                "metrics: " + ", ".join(f"{name}={value}" for name, value in sorted(captured.metrics.items()))
-            )
-            print()
-
-        print("== items after both deliveries ==")
-        print(table(["itemId", "name", "owner", "SharedCount", "IsPublic"], _item_rows(resource)))
-        print("\n== activity feed of user123, newest first ==")
-        feed = handler.worker().activity_service.list_user_activity("user123", limit=10)
+    started = time.monotonic()
+    with embedded_aws() as aws, echoed_logs(["local_runtime.poller"], sys.stdout, "  poller: %(message)s"):
+        stack = Stack()
+        sqs = boto3.client("sqs")
+        resources = provision(stack, boto3.client("dynamodb"), sqs)
+        seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
+        settings = PollerSettings.from_stack(
+            stack, resources, retry_after_s=RETRY_AFTER_S, stop_when_drained=True
+        )
         print(
-            table(
-                ["SharedAt", "ItemName", "EventId"],
-                [[e["SharedAt"], e["ItemName"], e["EventId"]] for e in feed.entries],
-            )
+            f"Embedded AWS (moto) at {aws.endpoint_url}; stack {stack.name!r} provisioned from template.yaml"
         )
+        print(f"{_settings_table(stack, settings)}\n")
+
+        records = sample_event(SAMPLE_BATCH)["Records"]
+        sent = send(sqs, resources.queue_url, [record["body"] for record in records])
+        names = dict(zip(sent, [record["messageId"] for record in records], strict=True))
+        print(f"Published the {len(sent)} messages of samples/events/{SAMPLE_BATCH}; polling until drained:")
+
+        function = stack.function()
+        with (
+            captured_telemetry() as captured,
+            EnvironmentPool(function, resources.function_arn(function.name)) as environments,
+        ):
+            stats = SqsPoller(sqs, settings, environments.invoke).run()
+        print(
+            f"\nDrained: {stats.batches} batches, {stats.received} deliveries, {stats.deleted} deleted, "
+            f"{stats.failed_records} failed deliveries\n"
+        )
+        _report(resources, names, captured)
+    print(f"\nThe whole loop took {time.monotonic() - started:.1f} s.")
 
 
-def _record_rows(event: dict[str, Any], captured: Captured) -> list[list[Any]]:
-    by_message: dict[str, dict[str, Any]] = {}
+def _settings_table(stack: Stack, settings: PollerSettings) -> str:
+    queue = stack.properties(QUEUE_ID, "VisibilityTimeout")
+    rows: list[list[Any]] = [
+        ["batch size", settings.batch_size, "template"],
+        ["batching window", f"{settings.batching_window_s} s", "template"],
+        ["maximum concurrency", settings.maximum_concurrency, "template"],
+        ["function timeout", f"{stack.function().timeout_s} s", "template"],
+        ["queue visibility timeout", f"{queue['VisibilityTimeout']} s", "template"],
+        ["maxReceiveCount", stack.parameter("MaxReceiveCount"), "template"],
+        ["failed messages reappear after", f"{settings.retry_after_s} s", "local shortcut"],
+    ]
+    return table(["setting", "value", "from"], rows)
+
+
+def _report(resources: StackResources, names: dict[str, str], captured: Captured) -> None:
+    print("== What happened to each message ==")
+    print(table(["message", "deliveries", "outcome"], _message_rows(names, captured)))
+
+    print("\n== Items ==")
+    print(table(["itemId", "name", "owner", "SharedCount", "IsPublic"], _item_rows(resources.table_name)))
+
+    dynamodb = DynamoDBService(
+        resources.table_name, table=boto3.resource("dynamodb").Table(resources.table_name)
+    )
+    feed = ActivityService(dynamodb).list_user_activity(FEED_USER, limit=10)
+    print(f"\n== Activity feed of {FEED_USER}, newest first ==")
+    print(
+        table(
+            ["SharedAt", "ItemName", "EventId"],
+            [[e["SharedAt"], e["ItemName"], e["EventId"]] for e in feed.entries],
+        )
+    )
+
+    print("\n== Dead-letter queue ==")
+    letters = dlq.inspect(boto3.client("sqs"), resources.dlq_url)
+    rows = [
+        [names.get(letter.message_id, letter.message_id), letter.receive_count, letter.body]
+        for letter in letters
+    ]
+    print(table(["message", "receives (incl. this look)", "body"], rows) if rows else "empty")
+
+    print("\n== Metrics emitted (CloudWatch EMF, namespace Wdrbe) ==")
+    print(table(["metric", "total"], sorted(captured.metrics.items())))
+
+
+def _message_rows(names: dict[str, str], captured: Captured) -> list[list[Any]]:
+    deliveries: Counter[str] = Counter()
+    outcome: dict[str, str] = {}
     for line in captured.logs:
-        if line.get("message_id"):
-            by_message[line["message_id"]] = line
-    rows = []
-    for record in event["Records"]:
-        line = by_message.get(record["messageId"], {})
-        rows.append(
-            [record["messageId"], line.get("outcome", "FAILED (retried by SQS)"), line.get("message", "")]
-        )
-    return rows
+        message_id = line.get("message_id")
+        if message_id in names:
+            deliveries[message_id] += 1
+            outcome[message_id] = line.get("outcome") or f"FAILED: {line.get('message', '')}"
+    return [
+        [name, deliveries[message_id], outcome.get(message_id, "-")] for message_id, name in names.items()
+    ]
 
 
-def _item_rows(resource: Any) -> list[list[Any]]:
-    table_ = resource.Table(TABLE_NAME)
+def _item_rows(table_name: str) -> list[list[Any]]:
+    items = boto3.resource("dynamodb").Table(table_name)
     rows = []
-    for item in sample_items():
-        record = table_.get_item(Key=item_key(item["itemId"])).get("Item", {})
+    for sample in sample_items():
+        record = items.get_item(Key=item_key(sample["itemId"])).get("Item", {})
         rows.append(
             [
-                item["itemId"],
+                sample["itemId"],
                 record.get("Name"),
                 record.get("UserId"),
                 record.get("SharedCount"),

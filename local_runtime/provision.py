@@ -1,36 +1,112 @@
-"""Creates the worker's table locally and seeds items, the way the wardrobe API would write them."""
+"""Creates the stack's table and queues from ``template.yaml`` on a local endpoint, and seeds sample items.
+
+Every setting comes from the template (:mod:`local_runtime.template`), so local queues redrive and
+time out like the deployed ones. This is for the embedded server or another local endpoint; real
+AWS gets the same resources from ``sam deploy``. Creating is idempotent: a queue with the same
+attributes or an existing table is left as it is.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from local_runtime.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack
 from services.keys import item_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
+    from mypy_boto3_sqs.client import SQSClient
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+QUEUE_PROPERTIES_NOT_ATTRIBUTES = {"QueueName", "Tags"}
 
 
-def create_table(client: DynamoDBClient, table_name: str) -> None:
-    """Keys ``PK``/``SK`` (strings), on-demand, TTL on ``ExpiresAt``; waits until it is active."""
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
+@dataclass(frozen=True)
+class StackResources:
+    """Where a provisioned (or deployed) stack's table and queues are."""
+
+    table_name: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+
+    @property
+    def region(self) -> str:
+        return self.queue_arn.split(":")[3]
+
+    def function_arn(self, function_name: str) -> str:
+        """The ARN a function of this stack would have (same region and account as its queue)."""
+        _, partition, _, region, account, _ = self.queue_arn.split(":")
+        return f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
+
+
+def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackResources:
+    """The DLQ, then the queue that redrives to it, then the table, as the template defines them."""
+    dlq_url = sqs.create_queue(**_queue_request(stack, DLQ_ID))["QueueUrl"]
+    stack = stack.with_known({DLQ_ID: dlq_url, f"{DLQ_ID}.Arn": _queue_arn(sqs, dlq_url)})
+    sqs.create_queue(**_queue_request(stack, QUEUE_ID))
+    create_table(dynamodb, table_name(stack), stack)
+    return locate(stack, sqs)
+
+
+def locate(stack: Stack, sqs: SQSClient) -> StackResources:
+    """The resources of a stack that already exists, found by the names the template gives them."""
+    queue_url = sqs.get_queue_url(QueueName=queue_name(stack, QUEUE_ID))["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=queue_name(stack, DLQ_ID))["QueueUrl"]
+    return StackResources(
+        table_name=table_name(stack),
+        queue_url=queue_url,
+        queue_arn=_queue_arn(sqs, queue_url),
+        dlq_url=dlq_url,
+        dlq_arn=_queue_arn(sqs, dlq_url),
     )
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ExpiresAt"}
-    )
+
+
+def table_name(stack: Stack) -> str:
+    return str(stack.properties(TABLE_ID, "TableName")["TableName"])
+
+
+def queue_name(stack: Stack, logical_id: str) -> str:
+    return str(stack.properties(logical_id, "QueueName")["QueueName"])
+
+
+def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
+    """SQS attributes for a CloudFormation queue's (resolved) properties: same names, values as text."""
+    return {
+        name: _attribute_text(value)
+        for name, value in properties.items()
+        if name not in QUEUE_PROPERTIES_NOT_ATTRIBUTES
+    }
+
+
+def create_table(client: DynamoDBClient, name: str, stack: Stack | None = None) -> None:
+    """Creates table ``name`` as the template's ``ShareTable``: keys, billing, encryption, TTL, PITR."""
+    properties = (stack or Stack()).properties(TABLE_ID)
+    try:
+        client.create_table(
+            TableName=name,
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            KeySchema=properties["KeySchema"],
+            BillingMode=properties["BillingMode"],
+            SSESpecification={"Enabled": bool(properties.get("SSESpecification", {}).get("SSEEnabled"))},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceInUseException":
+            return
+        raise
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    if ttl := properties.get("TimeToLiveSpecification"):
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    if recovery := properties.get("PointInTimeRecoverySpecification"):
+        client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=recovery)
 
 
 def item_record(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,3 +141,20 @@ def sample_items() -> list[dict[str, Any]]:
 def sample_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((SAMPLES / "events" / name).read_text())
     return event
+
+
+def _queue_request(stack: Stack, logical_id: str) -> dict[str, Any]:
+    properties = stack.properties(logical_id)
+    return {"QueueName": str(properties["QueueName"]), "Attributes": queue_attributes(properties)}
+
+
+def _queue_arn(sqs: SQSClient, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)

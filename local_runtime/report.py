@@ -1,9 +1,11 @@
-"""Plain-text tables for the demo and the command line."""
+"""Plain-text output for the demo and the command line: tables and progress lines."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -16,3 +18,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _text(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+@contextmanager
+def echoed_logs(logger_names: Sequence[str], stream: TextIO, line_format: str) -> Iterator[None]:
+    """Within the block, show these loggers' INFO lines on ``stream``, without touching the root logger.
+
+    Configuring the root logger would also print the worker's own records: Powertools only keeps
+    its records off root handlers that exist when its logger is created.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(line_format))
+    loggers = [logging.getLogger(name) for name in logger_names]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)

@@ -1,0 +1,473 @@
+"""``share-worker``: the developer's and operator's command line for the Share Worker's queue and table.
+
+Every command talks to whatever endpoint the standard boto3 configuration names (``AWS_ENDPOINT_URL``,
+``AWS_PROFILE``, ``AWS_REGION``...): the embedded server that ``share-worker serve`` starts, another
+local endpoint, or a deployed stack in a real account. Resource names come from ``template.yaml``
+for the stack given with ``--stack``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
+from local_runtime import dlq, publisher
+from local_runtime.embedded_aws import embedded_aws
+from local_runtime.execution_environment import EnvironmentPool
+from local_runtime.poller import PollerSettings, SqsPoller
+from local_runtime.provision import StackResources, locate, provision, sample_items, seed_items
+from local_runtime.report import echoed_logs, table
+from local_runtime.template import DEFAULT_STACK_NAME, TEMPLATE_PATH, Stack, TemplateError, load_template
+from services.activity_service import ActivityService, InvalidCursor
+from services.dynamodb_service import DynamoDBService
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+DEFAULT_PORT = 5055
+SAMPLE_USERS = ("user123", "user456", "user789")
+STACK_ENVIRONMENT_VARIABLE = "SHARE_WORKER_STACK"
+BODY_PREVIEW = 100
+
+log = logging.getLogger("share-worker")
+
+
+class Session:
+    """What a command needs, built on first use from the global options and boto3's configuration."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return boto3.client("sqs")
+
+    @cached_property
+    def stack(self) -> Stack:
+        region = boto3.session.Session().region_name or "us-east-1"
+        return Stack(
+            load_template(self.args.template), self.args.stack, region, overrides=dict(self.args.param)
+        )
+
+    @cached_property
+    def resources(self) -> StackResources:
+        try:
+            return locate(self.stack, self.sqs)
+        except ClientError as error:
+            raise CommandError(
+                f"stack {self.args.stack!r} is not there ({_error_code(error)}): "
+                "start `share-worker serve`, or run `share-worker provision` against your endpoint"
+            ) from error
+
+    def table_access(self) -> DynamoDBService:
+        name = self.resources.table_name
+        return DynamoDBService(name, table=boto3.resource("dynamodb").Table(name))
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why and what to do."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Callable[[Session], int] = args.run_command
+    with echoed_logs([log.name, "local_runtime"], sys.stderr, "%(asctime)s %(name)s: %(message)s"):
+        try:
+            return command(Session(args))
+        except (CommandError, TemplateError, publisher.PublishError) as error:
+            print(f"share-worker: {error}", file=sys.stderr)
+        except (ClientError, BotoCoreError) as error:
+            print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="share-worker",
+        description="Publish share events, run the worker loop, inspect and redrive the DLQ, "
+        "and look at items and feeds; against the embedded server or any endpoint boto3 is configured for.",
+    )
+    parser.add_argument(
+        "--stack",
+        default=os.environ.get(STACK_ENVIRONMENT_VARIABLE, DEFAULT_STACK_NAME),
+        help=f"stack name the template's resource names derive from (default: ${STACK_ENVIRONMENT_VARIABLE} "
+        f"or {DEFAULT_STACK_NAME})",
+    )
+    parser.add_argument(
+        "--template", type=Path, default=TEMPLATE_PATH, help="the SAM template (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        type=_parameter,
+        action="append",
+        default=[],
+        help="override a template parameter, e.g. --param MaxReceiveCount=5 (repeatable)",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    _add_provision(commands)
+    _add_publish(commands)
+    _add_run(commands)
+    _add_dlq(commands)
+    _add_show(commands)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="start the embedded AWS (moto) on 127.0.0.1, provision the stack, seed sample items",
+        description="Starts moto's server on 127.0.0.1, creates the stack's table and queues from "
+        "template.yaml, seeds samples/items.json and prints the environment other shells need. "
+        "Runs until Ctrl-C; everything lives in memory.",
+    )
+    serve.add_argument(
+        "--port", type=_at_least(0), default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s)"
+    )
+    serve.add_argument("--no-seed", action="store_true", help="do not seed samples/items.json")
+    serve.set_defaults(run_command=serve_command)
+
+
+def _add_provision(commands: Any) -> None:
+    provision_ = commands.add_parser(
+        "provision",
+        help="create the stack's table and queues from template.yaml on the configured endpoint",
+        description="Creates the DLQ, the queue and the table exactly as template.yaml defines them, on "
+        "the endpoint boto3 is configured for (idempotent). For real AWS use `sam deploy` instead.",
+    )
+    provision_.add_argument("--seed", action="store_true", help="also seed samples/items.json")
+    provision_.set_defaults(run_command=provision_command)
+
+
+def _add_publish(commands: Any) -> None:
+    publish = commands.add_parser(
+        "publish",
+        help="send share events to the queue: one, from a JSON file, or a generated load",
+        description="Sends share events the way the API does. Exactly one source: --item-id/--user-id "
+        "for one event, --file for a JSON object or array, --body for a raw body (e.g. an invalid "
+        "one), or --count for a generated load.",
+    )
+    source = publish.add_mutually_exclusive_group(required=True)
+    source.add_argument("--item-id", help="item of a single event (with --user-id)")
+    source.add_argument("--file", type=Path, help="JSON object or array of objects; strings are sent as-is")
+    source.add_argument("--body", help="one raw message body, sent exactly as given")
+    source.add_argument("--count", type=_at_least(1), help="generate this many events over the sample items")
+    publish.add_argument("--user-id", help="sharing user of a single event")
+    publish.add_argument("--event-id", help="eventId of a single event (default: a new UUID)")
+    publish.add_argument("--shared-at", help="sharedAt of a single event (default: now)")
+    publish.add_argument(
+        "--duplicate-ratio",
+        type=float,
+        default=0.0,
+        help="share of generated messages that repeat an earlier eventId, 0 to <1 (default: %(default)s)",
+    )
+    publish.add_argument("--seed", type=int, help="random seed, for a load that repeats the same way")
+    publish.add_argument("--items", help="comma-separated item ids for --count (default: samples/items.json)")
+    publish.add_argument(
+        "--users",
+        default=",".join(SAMPLE_USERS),
+        help="comma-separated user ids for --count (default: %(default)s)",
+    )
+    publish.set_defaults(run_command=publish_command)
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the worker loop: poll the queue like Lambda's SQS event source mapping",
+        description="Polls the queue with the template's batch size, batching window and maximum "
+        "concurrency and invokes the template's handler for each batch, in execution environments "
+        "(one process each) with the function's environment variables and timeout. Stops on "
+        "Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
+        "when the queue is empty.",
+    )
+    run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
+    run.add_argument(
+        "--retry-after",
+        type=_at_least(0),
+        metavar="SECONDS",
+        help="local shortcut: failed messages reappear after SECONDS, not the queue's visibility timeout",
+    )
+    run.add_argument(
+        "--batch-window", type=_at_least(0), metavar="SECONDS", help="override the batching window"
+    )
+    run.add_argument("--batch-size", type=_at_least(1), help="override the batch size")
+    run.add_argument("--max-concurrency", type=_at_least(1), help="override the maximum concurrency")
+    run.set_defaults(run_command=run_command)
+
+
+def _add_dlq(commands: Any) -> None:
+    dlq_parser = commands.add_parser(
+        "dlq", help="inspect or redrive the dead-letter queue", description="Inspect or redrive the DLQ."
+    )
+    actions = dlq_parser.add_subparsers(title="actions", required=True, metavar="ACTION")
+    inspect = actions.add_parser(
+        "inspect",
+        help="list parked messages: body, receive count, age",
+        description="Lists DLQ messages without removing them (reading one counts as a receive, so "
+        "the count shown includes this look).",
+    )
+    inspect.add_argument(
+        "--limit", type=_at_least(1), default=10, help="most messages to show (default: %(default)s)"
+    )
+    inspect.set_defaults(run_command=dlq_inspect_command)
+    redrive = actions.add_parser(
+        "redrive",
+        help="send parked messages back to the main queue",
+        description="Moves DLQ messages back to the main queue: with StartMessageMoveTask where the "
+        "endpoint has it, else by sending each message to the main queue and only then deleting it "
+        "from the DLQ (never lost; a crash can duplicate, which the worker absorbs).",
+    )
+    redrive.add_argument(
+        "--method",
+        choices=[method.value for method in dlq.RedriveMethod],
+        default=dlq.RedriveMethod.AUTO.value,
+        help="auto: move task, copy if the endpoint lacks it (default: %(default)s)",
+    )
+    redrive.add_argument(
+        "--limit", type=_at_least(1), default=1000, help="most messages to copy (default: %(default)s)"
+    )
+    redrive.set_defaults(run_command=dlq_redrive_command)
+
+
+def _add_show(commands: Any) -> None:
+    show = commands.add_parser("show", help="show an item or a user's feed", description="Read the table.")
+    things = show.add_subparsers(title="what", required=True, metavar="WHAT")
+    item = things.add_parser("item", help="an item's record", description="Shows one item's record.")
+    item.add_argument("item_id")
+    item.set_defaults(run_command=show_item_command)
+    feed = things.add_parser(
+        "feed", help="a user's activity feed, newest first", description="Shows one page of a user's feed."
+    )
+    feed.add_argument("user_id")
+    feed.add_argument(
+        "--limit", type=_at_least(1), default=20, help="entries per page (default: %(default)s)"
+    )
+    feed.add_argument("--cursor", help="the cursor printed under the previous page")
+    feed.set_defaults(run_command=show_feed_command)
+
+
+def serve_command(session: Session) -> int:
+    stopped = threading.Event()
+    with _stop_on_signals(stopped.set), embedded_aws(port=session.args.port) as server:
+        resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
+        if not session.args.no_seed:
+            seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
+        print(
+            f"Embedded AWS (moto) on {server.endpoint_url}: stack {session.args.stack!r} from template.yaml"
+        )
+        _print_resources(resources)
+        exports = " ".join(f"{name}={value}" for name, value in server.client_environment().items())
+        print(f"\nIn another shell:\n  export {exports}")
+        print("  share-worker publish --count 100 --duplicate-ratio 0.1")
+        print("  share-worker run --until-drained --retry-after 1\n\nCtrl-C stops the server.", flush=True)
+        stopped.wait()
+    return 0
+
+
+def provision_command(session: Session) -> int:
+    resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
+    if session.args.seed:
+        seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
+    _print_resources(resources)
+    return 0
+
+
+def publish_command(session: Session) -> int:
+    args = session.args
+    queue_url = session.resources.queue_url
+    if args.count is not None:
+        item_ids = _csv(args.items) if args.items else [str(item["itemId"]) for item in sample_items()]
+        rng = random.Random(args.seed)
+        bodies = publisher.generated_bodies(args.count, item_ids, _csv(args.users), args.duplicate_ratio, rng)
+        with tqdm(total=args.count, unit="msg", desc="publishing", file=sys.stderr) as progress:
+            sent = publisher.send(session.sqs, queue_url, bodies, on_sent=progress.update)
+    else:
+        sent = publisher.send(session.sqs, queue_url, _single_source(args))
+    print(f"sent {len(sent)} message(s) to {queue_url}")
+    if len(sent) == 1:
+        print(f"messageId {sent[0]}")
+    return 0
+
+
+def run_command(session: Session) -> int:
+    args = session.args
+    overrides = {
+        name: value
+        for name, value in {
+            "retry_after_s": args.retry_after,
+            "batching_window_s": args.batch_window,
+            "batch_size": args.batch_size,
+            "maximum_concurrency": args.max_concurrency,
+        }.items()
+        if value is not None
+    }
+    settings = PollerSettings.from_stack(
+        session.stack, session.resources, stop_when_drained=args.until_drained, **overrides
+    )
+    function = session.stack.function()
+    log.info(
+        "polling %s: batch size %s, window %s s, concurrency %s, function timeout %s s",
+        settings.queue_url,
+        settings.batch_size,
+        settings.batching_window_s,
+        settings.maximum_concurrency,
+        function.timeout_s,
+    )
+    with EnvironmentPool(function, session.resources.function_arn(function.name)) as environments:
+        poller = SqsPoller(session.sqs, settings, environments.invoke)
+        with _stop_on_signals(poller.stop):
+            stats = poller.run()
+    print(
+        f"batches {stats.batches}, received {stats.received}, deleted {stats.deleted}, "
+        f"left for retry {stats.failed_records}, failed invocations {stats.failed_invocations}, "
+        f"execution environments {environments.started}"
+    )
+    return 0
+
+
+def dlq_inspect_command(session: Session) -> int:
+    letters = dlq.inspect(session.sqs, session.resources.dlq_url, session.args.limit)
+    rows = [
+        [letter.message_id, letter.receive_count, f"{letter.age_s():.0f} s", _preview(letter.body)]
+        for letter in letters
+    ]
+    print(
+        table(["messageId", "receives (incl. this look)", "age", "body"], rows)
+        if rows
+        else "the DLQ is empty"
+    )
+    return 0
+
+
+def dlq_redrive_command(session: Session) -> int:
+    method = dlq.RedriveMethod(session.args.method)
+    result = dlq.redrive(session.sqs, session.resources, method, session.args.limit)
+    if result.task_handle:
+        print(
+            f"StartMessageMoveTask started ({result.task_handle}); SQS moves the messages in the background"
+        )
+    else:
+        print(f"copied {result.moved} message(s) back to the main queue; {result.failed} could not be sent")
+    return 0 if result.failed == 0 else 1
+
+
+def show_item_command(session: Session) -> int:
+    item = session.table_access().get_item(session.args.item_id)
+    if item is None:
+        raise CommandError(f"no item {session.args.item_id!r} in {session.resources.table_name}")
+    print(table(["attribute", "value"], sorted(item.items())))
+    return 0
+
+
+def show_feed_command(session: Session) -> int:
+    args = session.args
+    try:
+        page = ActivityService(session.table_access()).list_user_activity(
+            args.user_id, args.limit, args.cursor
+        )
+    except InvalidCursor as error:
+        raise CommandError(str(error)) from None
+    rows = [
+        [entry["SharedAt"], entry["ItemName"], entry["ItemId"], entry["EventId"]] for entry in page.entries
+    ]
+    print(
+        table(["SharedAt", "ItemName", "ItemId", "EventId"], rows)
+        if rows
+        else f"{args.user_id} has no activity"
+    )
+    if page.next_cursor:
+        print(f"\nnext page: share-worker show feed {args.user_id} --cursor {page.next_cursor}")
+    return 0
+
+
+def _single_source(args: argparse.Namespace) -> list[str]:
+    if args.file:
+        return publisher.bodies_from_file(args.file)
+    if args.body is not None:
+        return [args.body]
+    if not args.user_id:
+        raise CommandError("--item-id needs --user-id")
+    return [publisher.share_body(args.item_id, args.user_id, args.event_id, args.shared_at)]
+
+
+def _print_resources(resources: StackResources) -> None:
+    print(
+        table(
+            ["resource", "where"],
+            [["table", resources.table_name], ["queue", resources.queue_url], ["dlq", resources.dlq_url]],
+        )
+    )
+
+
+@contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Within the block, Ctrl-C or SIGTERM calls ``stop``; a second Ctrl-C interrupts at once."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping (%s); press Ctrl-C again to interrupt", signal.Signals(signum).name)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number not below ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _preview(body: str) -> str:
+    flat = json.dumps(body)[1:-1] if "\n" in body else body
+    return flat if len(flat) <= BODY_PREVIEW else flat[: BODY_PREVIEW - 1] + "…"
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "error"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""``template.yaml`` read by the local runtime: the one place its table, queues and function settings live.
+
+The template is parsed with cfn-lint's CloudFormation YAML loader (it knows the short intrinsic tags
+such as ``!Ref`` and ``!GetAtt``) and instantiated for one stack name, the way CloudFormation would:
+parameters take their defaults unless overridden and intrinsic functions are resolved.
+
+Only the intrinsics that the table, the queues and the function use are resolved here (``Ref``,
+``Fn::GetAtt``, ``Fn::FindInMap``, ``Fn::Sub``); anything else raises :class:`TemplateError`
+naming it. samtranslator's resolver would inline parameters but leaves ``Fn::GetAtt`` and resource
+references to the caller, which is most of the work here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+DEFAULT_STACK_NAME = "share-worker-local"
+
+TABLE_ID = "ShareTable"
+QUEUE_ID = "ShareEventsQueue"
+DLQ_ID = "ShareEventsDeadLetterQueue"
+FUNCTION_ID = "ShareWorkerLambda"
+EVENT_SOURCE_ID = "ShareEvents"
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class TemplateError(Exception):
+    """The template cannot be read or uses something the local runtime cannot resolve."""
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template as plain dicts, lists and scalars (the loader's own node types do not pickle)."""
+    try:
+        template = json.loads(json.dumps(cfn_yaml.load(str(path))))
+    except (OSError, ValueError) as error:
+        raise TemplateError(f"cannot read {path}: {error}") from error
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+    return template
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """The SQS event source mapping of the function."""
+
+    batch_size: int
+    batching_window_s: int
+    maximum_concurrency: int
+    report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    timeout_s: int
+    memory_mb: int
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The template instantiated for one stack name, with optional parameter overrides.
+
+    ``known`` holds what only exists once resources do: ``"LogicalId"`` for a ``Ref`` to a resource
+    (a queue URL) and ``"LogicalId.Attribute"`` for a ``Fn::GetAtt`` (a queue ARN).
+    """
+
+    template: dict[str, Any] = field(default_factory=load_template, repr=False)
+    name: str = DEFAULT_STACK_NAME
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    overrides: Mapping[str, str | int] = field(default_factory=dict)
+    known: Mapping[str, str] = field(default_factory=dict)
+
+    def with_known(self, values: Mapping[str, str]) -> Stack:
+        return replace(self, known={**self.known, **values})
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        try:
+            resource: dict[str, Any] = self.template["Resources"][logical_id]
+        except KeyError:
+            raise TemplateError(f"template has no resource {logical_id}") from None
+        return resource
+
+    def properties(self, logical_id: str, *names: str) -> dict[str, Any]:
+        """The resource's properties (only ``names``, if given) with every intrinsic function resolved."""
+        properties: dict[str, Any] = self.resource(logical_id).get("Properties", {})
+        wanted = {name: value for name, value in properties.items() if not names or name in names}
+        resolved: dict[str, Any] = self.resolve(wanted)
+        return resolved
+
+    def parameter(self, name: str) -> str | int:
+        """The override, else the default; a ``Number`` parameter comes back as an ``int``."""
+        declaration = self.template.get("Parameters", {}).get(name)
+        if declaration is None:
+            raise TemplateError(f"template has no parameter {name}")
+        value = self.overrides.get(name, declaration.get("Default"))
+        if value is None:
+            raise TemplateError(f"parameter {name} has no default and no value was given")
+        if declaration.get("Type") == "Number":
+            try:
+                return int(value)
+            except ValueError:
+                raise TemplateError(f"parameter {name} must be a whole number, got {value!r}") from None
+        return str(value)
+
+    def event_source(self) -> EventSource:
+        event = self.resource(FUNCTION_ID)["Properties"]["Events"][EVENT_SOURCE_ID]
+        properties = self.resolve(
+            {name: value for name, value in event["Properties"].items() if name != "Queue"}
+        )
+        return EventSource(
+            batch_size=int(properties.get("BatchSize", 10)),
+            batching_window_s=int(properties.get("MaximumBatchingWindowInSeconds", 0)),
+            maximum_concurrency=int(properties.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in properties.get("FunctionResponseTypes", []),
+        )
+
+    def function(self) -> Function:
+        properties = self.properties(
+            FUNCTION_ID, "FunctionName", "Handler", "Timeout", "MemorySize", "Environment"
+        )
+        variables = properties.get("Environment", {}).get("Variables", {})
+        return Function(
+            name=str(properties.get("FunctionName", FUNCTION_ID)),
+            handler=str(properties["Handler"]),
+            timeout_s=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            environment={name: str(value) for name, value in variables.items()},
+        )
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(member) for member in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            [(name, argument)] = value.items()
+            if name == "Ref":
+                return self._ref(str(argument))
+            if name == "Fn::GetAtt":
+                logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+                return self._known(f"{logical_id}.{attribute}")
+            if name == "Fn::FindInMap":
+                return self._find_in_map(*(self.resolve(part) for part in argument))
+            if name == "Fn::Sub":
+                if not isinstance(argument, str):
+                    raise TemplateError("only the one-string form of Fn::Sub is supported locally")
+                return _SUB_VARIABLE.sub(lambda match: str(self._sub_variable(match.group(1))), argument)
+            if name.startswith("Fn::") or name == "Condition":
+                raise TemplateError(f"{name} is not supported by the local runtime")
+        return {key: self.resolve(member) for key, member in value.items()}
+
+    def _ref(self, name: str) -> str | int:
+        pseudo = {
+            "AWS::StackName": self.name,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::Partition": "aws",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            return self.parameter(name)
+        if name == TABLE_ID and name not in self.known:
+            return str(self.properties(TABLE_ID, "TableName")["TableName"])
+        return self._known(name)
+
+    def _sub_variable(self, name: str) -> str | int:
+        return self._known(name) if "." in name else self._ref(name)
+
+    def _known(self, name: str) -> str:
+        if name not in self.known:
+            raise TemplateError(f"{name} is only known once the resource exists; provision the stack first")
+        return self.known[name]
+
+    def _find_in_map(self, map_name: Any, top_key: Any, second_key: Any) -> Any:
+        try:
+            return self.template["Mappings"][str(map_name)][str(top_key)][str(second_key)]
+        except KeyError:
+            raise TemplateError(f"Fn::FindInMap: no {map_name}/{top_key}/{second_key} in Mappings") from None

@@ -1,0 +1,46 @@
+"""Every ``share-worker`` command answers ``--help`` (exit 0, a usage line), with no AWS needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from local_runtime.cli import main
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["provision"],
+    ["publish"],
+    ["run"],
+    ["dlq"],
+    ["dlq", "inspect"],
+    ["dlq", "redrive"],
+    ["show"],
+    ["show", "item"],
+    ["show", "feed"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "share-worker")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: share-worker {' '.join(command)}".rstrip())
+
+
+def test_a_bad_parameter_override_is_refused_with_a_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--param", "MaxReceiveCount", "dlq", "inspect"])
+
+    assert exit_.value.code == 2
+    assert "expected NAME=VALUE, got 'MaxReceiveCount'" in capsys.readouterr().err
+
+
+def test_a_batch_size_below_one_is_refused_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--batch-size", "0"])
+
+    assert exit_.value.code == 2
+    assert "--batch-size: must be at least 1, got 0" in capsys.readouterr().err
