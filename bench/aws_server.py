@@ -1,5 +1,8 @@
 """The embedded AWS in a process of its own: prints its endpoint, serves until its stdin closes.
 
+A line ``dynamodb-requests`` on its stdin is answered with the number of DynamoDB requests served so
+far (the throughput benchmark counts the requests of handlers running in processes of their own).
+
 The benchmarks talk to it from another process, as the worker talks to a remote DynamoDB: in the
 benchmark's own process the emulator would compete with the worker's threads for the GIL and be
 timed as part of the worker.
@@ -15,7 +18,9 @@ from local_runtime.embedded_aws import EmbeddedAws
 def main() -> None:
     server = EmbeddedAws().start()
     print(server.endpoint_url, flush=True)
-    sys.stdin.read()
+    for line in sys.stdin:
+        if line.strip() == "dynamodb-requests":
+            print(server.dynamodb_requests, flush=True)
     server.stop()
 
 

@@ -36,19 +36,36 @@ SHARER = "bench-user"
 """Every benchmark share is made by the items' owner, so the owner rule always lets it through."""
 
 
+class LocalAws:
+    """The running ``bench.aws_server``: its endpoint and its count of DynamoDB requests served."""
+
+    def __init__(self, server: subprocess.Popen[str]) -> None:
+        assert server.stdout is not None and server.stdin is not None
+        self._stdin, self._stdout = server.stdin, server.stdout
+        self.endpoint = self._stdout.readline().strip()
+
+    def dynamodb_requests(self) -> int:
+        """Every DynamoDB request the server has served, from any process."""
+        self._stdin.write("dynamodb-requests\n")
+        self._stdin.flush()
+        return int(self._stdout.readline())
+
+    def close(self) -> None:
+        self._stdin.close()
+
+
 @contextmanager
-def local_aws() -> Iterator[str]:
-    """Starts ``bench.aws_server`` and points boto3 in this process at it; yields its endpoint."""
+def local_aws() -> Iterator[LocalAws]:
+    """Starts ``bench.aws_server`` and points boto3 in this process (and its children) at it."""
     with subprocess.Popen(
         [sys.executable, "-m", "bench.aws_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as server:
-        assert server.stdout is not None and server.stdin is not None
-        endpoint = server.stdout.readline().strip()
-        os.environ.update({**LOCAL_ENV, "AWS_ENDPOINT_URL": endpoint})
+        aws = LocalAws(server)
+        os.environ.update({**LOCAL_ENV, "AWS_ENDPOINT_URL": aws.endpoint})
         try:
-            yield endpoint
+            yield aws
         finally:
-            server.stdin.close()
+            aws.close()
 
 
 class Contender(Protocol):
@@ -113,11 +130,13 @@ class Scenario:
 class BenchTable:
     """A fresh table on the embedded server, seeded with the items a scenario shares."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.name = f"bench-{uuid.uuid4().hex[:10]}"
+    def __init__(self, scenario: Scenario, name: str | None = None) -> None:
+        """``name``: a table that exists already (provisioned from the template), only seeded here."""
+        self.name = name or f"bench-{uuid.uuid4().hex[:10]}"
         self.item_ids = scenario.item_ids()
         resource = boto3.resource("dynamodb")
-        create_table(resource.meta.client, self.name)
+        if name is None:
+            create_table(resource.meta.client, self.name)
         if scenario.items_exist:
             items = [
                 {"itemId": item_id, "name": f"Item {item_id}", "ownerId": SHARER} for item_id in self.item_ids

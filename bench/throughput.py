@@ -1,120 +1,205 @@
-"""End-to-end local throughput: share events through SQS, the worker and DynamoDB on the embedded server.
+"""End-to-end local throughput: share events through SQS, the local poller, the function and DynamoDB.
 
-``python -m bench.throughput [--events 5000]``: ten events per item, so items repeat within batches.
+``python -m bench.throughput [--events 5000]``: ten events per item, so each item is shared ten times.
 
-A minimal loop stands in for Lambda's SQS event source mapping until the local poller lands: it
-receives up to 10 messages, hands them to the contender in Lambda's record shape, and deletes those
-not reported in ``batchItemFailures``. One loop is one Lambda container, so batches run one after
-another. Both contenders drain the same number of events from their own queue into their own table.
+Each contender gets a stack of its own, provisioned from ``template.yaml`` (queue, DLQ, table) on the
+embedded server (``bench.aws_server``, a process of its own) and its items seeded; a feeder sends the
+events, keeping a steady backlog (see :class:`Feeder`). The local poller (``local_runtime/poller.py``)
+drains the queue with the template's event source mapping settings (batch size, batching window, maximum
+concurrency), each invocation in an execution environment of its own (a child process, started on
+demand and reused, cold starts included): the worker's ``handler.lambda_handler``, or the baseline
+as ``bench.baseline_handler.lambda_handler`` with the same function settings. Failed records are made
+visible again after 1 s (the poller's local shortcut) instead of the queue's visibility timeout.
+
+DynamoDB requests are counted on the server, between the end of seeding and the end of the drain,
+when only the function talks to DynamoDB. The time runs from the poller's start to the last
+invocation's answer (the poller's final "is the queue drained?" checks are left out).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from bench.harness import CONTENDERS, SHARER, BenchTable, Contender, Scenario, local_aws, print_report
-from local_runtime.client_hooks import counting_requests
+from bench.harness import SHARER, BenchTable, LocalAws, Scenario, local_aws, print_report
+from local_runtime.batches import SQS_MAX_BATCH, chunked
+from local_runtime.execution_environment import EnvironmentPool, InvocationResult
+from local_runtime.poller import PollerSettings, PollerStats, SqsPoller
+from local_runtime.provision import provision
+from local_runtime.template import Function, Stack
 from tests.factories import share_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageTypeDef
+    from mypy_boto3_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
 
-BATCH_SIZE = 10
 SEGMENTS = 5
+BACKLOG = 200
+"""Events sent and not yet settled: a batch in each of the 10 concurrent invocations, 10 more waiting."""
+RETRY_AFTER_S = 1
+HANDLERS = {"share worker": None, "baseline": "bench.baseline_handler.lambda_handler"}
+"""Contender name -> handler run in the execution environments (``None``: the template's own)."""
 
 
 @dataclass
 class Drained:
-    """What draining one queue took: overall and per consecutive segment of events."""
+    """What draining one queue took: overall, per consecutive fifth of the events, and where the time went."""
 
     events: int
     seconds: float = 0.0
-    batches: int = 0
     requests: int = 0
+    environments: int = 0
+    stats: PollerStats = field(default_factory=PollerStats)
     segment_rates: list[float] = field(default_factory=list)
+    receive_seconds: float = 0.0
+    """The poller's single receiver thread inside ``ReceiveMessage`` calls that returned messages."""
+    invocation_seconds: float = 0.0
+    """Invocation wall times added up: divided by ``seconds``, the mean number of invocations in flight."""
 
 
-def lambda_record(message: MessageTypeDef, queue_arn: str) -> dict[str, Any]:
-    """An SQS message as Lambda's event source mapping hands it to the function."""
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": "us-east-1",
-    }
+class Progress:
+    """Hears every invocation: settled records, the rate by fifth, the last answer's time."""
+
+    def __init__(self, drained: Drained, started: float) -> None:
+        self.drained = drained
+        self.started = self.segment_started = self.last_answer = started
+        self.settled = 0
+        self.segment = max(1, drained.events // SEGMENTS)
+        self.changed = threading.Condition()
+        self.on_done: list[Callable[[], None]] = []
+
+    def __call__(self, event: dict[str, Any], result: InvocationResult) -> None:
+        if not result.completed:
+            return
+        failed = len((result.response or {}).get("batchItemFailures", []))
+        now = time.perf_counter()
+        with self.changed:
+            self.last_answer = now
+            before, self.settled = self.settled, self.settled + len(event["Records"]) - failed
+            rates = self.drained.segment_rates
+            if self.settled // self.segment > before // self.segment and len(rates) < SEGMENTS:
+                rates.append(self.segment / (now - self.segment_started))
+                self.segment_started = now
+            self.changed.notify_all()
+            done = self.settled >= self.drained.events
+        if done:
+            for stop in self.on_done:
+                stop()
 
 
-def fill_queue(sqs: SQSClient, item_ids: list[str], events: int) -> tuple[str, str]:
-    queue_url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:10]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    for start in range(0, events, BATCH_SIZE):
-        entries = [
-            {"Id": str(index), "MessageBody": share_body(item_ids[index % len(item_ids)], SHARER)}
-            for index in range(start, min(start + BATCH_SIZE, events))
-        ]
-        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
-    return queue_url, queue_arn
+class TimedPoller(SqsPoller):
+    """The poller, with the time its receiver spends in ``ReceiveMessage`` added up."""
+
+    receive_seconds = 0.0
+
+    def _receive(self, count: int, wait_s: int) -> list[MessageTypeDef]:
+        started = time.perf_counter()
+        messages = super()._receive(count, wait_s)
+        if messages:  # not the empty long polls of the final "is the queue drained?" checks
+            self.receive_seconds += time.perf_counter() - started
+        return messages
 
 
-def delete(sqs: SQSClient, queue_url: str, messages: list[MessageTypeDef]) -> None:
-    """Deletes what the batch settled; failed records stay for SQS to deliver again."""
-    if messages:
-        entries = [
-            {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(messages)
-        ]
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+class Feeder:
+    """Sends the events in order, keeping at most ``BACKLOG`` of them on the queue and not yet settled.
+
+    moto's SQS scans the whole queue on every ``SendMessageBatch`` and ``ReceiveMessage`` (about
+    0.1 s per call at 100 messages, 0.5 s / 1.5 s at 2,000 on 2 cores), so a queue filled with
+    all 5,000 events up front would measure moto's queue scans, not the function. A steady backlog is
+    also what a live queue looks like.
+    """
+
+    def __init__(self, sqs: SQSClient, queue_url: str, item_ids: list[str], events: int) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        bodies = [share_body(item_ids[index % len(item_ids)], SHARER) for index in range(events)]
+        self.chunks = list(chunked(bodies, SQS_MAX_BATCH))
+        self.events = events
+        self.sent = 0
+
+    def send_until(self, backlog_ok: Callable[[int], bool]) -> None:
+        while self.chunks and backlog_ok(self.sent + len(self.chunks[0])):
+            chunk = self.chunks.pop(0)
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(index), "MessageBody": body} for index, body in enumerate(chunk)
+            ]
+            self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            self.sent += len(chunk)
+
+    def feed(self, progress: Progress) -> None:
+        """Until every event is sent: top the backlog up whenever invocations settle records."""
+        while self.chunks:
+            with progress.changed:
+                progress.changed.wait_for(lambda: self.sent + SQS_MAX_BATCH - progress.settled <= BACKLOG)
+            self.send_until(lambda total: total - progress.settled <= BACKLOG)
 
 
-def drain(sqs: SQSClient, queue_url: str, queue_arn: str, contender: Contender, events: int) -> Drained:
-    result = Drained(events=events)
-    done = 0
-    segment = max(1, events // SEGMENTS)
-    started = segment_started = time.perf_counter()
-    with counting_requests(contender.client) as requests:
-        while done < events:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=BATCH_SIZE, AttributeNames=["All"], WaitTimeSeconds=1
-            ).get("Messages", [])
-            if not messages:
-                continue
-            response = contender({"Records": [lambda_record(message, queue_arn) for message in messages]})
-            failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
-            succeeded = [message for message in messages if message["MessageId"] not in failed]
-            delete(sqs, queue_url, succeeded)
-            result.batches += 1
-            before, done = done, done + len(succeeded)
-            if done // segment > before // segment and len(result.segment_rates) < SEGMENTS:
-                now = time.perf_counter()
-                result.segment_rates.append(segment / (now - segment_started))
-                segment_started = now
-    result.seconds = time.perf_counter() - started
-    result.requests = requests.total
-    return result
+def drain(
+    aws: LocalAws,
+    sqs: SQSClient,
+    settings: PollerSettings,
+    function: Function,
+    function_arn: str,
+    feeder: Feeder,
+) -> Drained:
+    drained = Drained(events=feeder.events)
+    requests_before = aws.dynamodb_requests()
+    invocation_seconds = 0.0
+    lock = threading.Lock()
+    with (
+        EnvironmentPool(function, function_arn) as environments,
+        Path(os.devnull).open("w") as devnull,
+        contextlib.redirect_stdout(devnull),  # the handlers' JSON logs and EMF, forwarded per invocation
+    ):
+
+        def invoke(event: dict[str, Any], request_id: str) -> InvocationResult:
+            nonlocal invocation_seconds
+            started = time.perf_counter()
+            try:
+                return environments.invoke(event, request_id)
+            finally:
+                with lock:
+                    invocation_seconds += time.perf_counter() - started
+
+        feeder.send_until(lambda total: total <= BACKLOG)
+        progress = Progress(drained, time.perf_counter())
+        poller = TimedPoller(sqs, settings, invoke, observer=progress)
+        progress.on_done.append(poller.stop)
+        feeding = threading.Thread(target=feeder.feed, args=(progress,), name="feeder", daemon=True)
+        feeding.start()
+        drained.stats = poller.run()
+        feeding.join()
+        drained.environments = environments.started
+    drained.seconds = progress.last_answer - progress.started
+    drained.requests = aws.dynamodb_requests() - requests_before
+    drained.receive_seconds = poller.receive_seconds
+    drained.invocation_seconds = invocation_seconds
+    return drained
 
 
-def run(make: Callable[[str], Contender], events: int, items: int) -> tuple[str, Drained]:
-    table = BenchTable(Scenario("throughput", records=events, items=items))
-    contender = make(table.name)
+def run(aws: LocalAws, handler: str | None, events: int, items: int) -> tuple[Drained, PollerSettings]:
+    stack = Stack(name=f"bench-{uuid.uuid4().hex[:8]}")
     sqs = boto3.client("sqs")
-    queue_url, queue_arn = fill_queue(sqs, table.item_ids, events)
-    drained = drain(sqs, queue_url, queue_arn, contender, events)
+    resources = provision(stack, boto3.client("dynamodb"), sqs)
+    table = BenchTable(Scenario("throughput", records=events, items=items), name=resources.table_name)
+    function = stack.function()
+    if handler is not None:
+        function = replace(function, handler=handler)
+    feeder = Feeder(boto3.client("sqs"), resources.queue_url, table.item_ids, events)
+    settings = PollerSettings.from_stack(stack, resources, retry_after_s=RETRY_AFTER_S)
+    drained = drain(aws, sqs, settings, function, resources.function_arn(function.name), feeder)
     assert table.shares_counted() == events, "every event must be counted exactly once"
-    return contender.name, drained
+    return drained, settings
 
 
 def main() -> None:
@@ -122,27 +207,51 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     arguments = parser.parse_args()
     items = max(1, arguments.events // 10)
-    with local_aws():
-        results = [run(make, arguments.events, items) for make in CONTENDERS]
+    with local_aws() as aws:
+        results = {name: run(aws, handler, arguments.events, items) for name, handler in HANDLERS.items()}
+    settings = next(iter(results.values()))[1]
     rows = [
         [
             name,
             f"{result.events / result.seconds:.0f} events/s",
             f"{result.seconds:.1f} s",
-            result.batches,
+            result.stats.batches,
+            f"{result.environments} / {result.stats.most_in_flight}",
+            f"{result.invocation_seconds / result.seconds:.1f}",
+            f"{result.receive_seconds:.1f} s ({result.receive_seconds / result.seconds:.0%})",
             f"{result.requests / result.events:.2f}",
+            f"{result.stats.failed_records} / {result.stats.failed_invocations}",
             " → ".join(f"{rate:.0f}" for rate in result.segment_rates),
         ]
-        for name, result in results
+        for name, (result, _) in results.items()
     ]
     print_report(
         f"End-to-end local throughput: {arguments.events} events on {items} items",
         [
-            "SQS -> receive/handle/delete loop (one container, batches of up to 10) -> contender -> DynamoDB",
-            "(the embedded moto server, in a process of its own). No latency added.",
-            "'events/s by fifth': the rate over each fifth of the run, as the table fills up.",
+            "SQS -> local poller (local_runtime/poller.py) with the template's settings: batch size "
+            f"{settings.batch_size}, window {settings.batching_window_s} s, maximum concurrency "
+            f"{settings.maximum_concurrency};",
+            "each invocation in an execution environment (child process); DynamoDB and SQS on the",
+            f"embedded moto server, in a process of its own. A feeder keeps {BACKLOG} events on the queue.",
+            "No latency added.",
+            "'environments / most in flight': execution environments started / most invocations at once;",
+            "'mean in flight': invocation wall time added up / run time; 'receiving': the poller's receiver",
+            "thread inside ReceiveMessage calls that returned messages; 'failed': records reported /",
+            "whole invocations failed (retried);",
+            "'events/s by fifth': the rate over each fifth of the events.",
         ],
-        ["contender", "throughput", "time", "batches", "DynamoDB requests / event", "events/s by fifth"],
+        [
+            "contender",
+            "throughput",
+            "time",
+            "batches",
+            "environments / most in flight",
+            "mean in flight",
+            "receiving",
+            "DynamoDB requests / event",
+            "failed",
+            "events/s by fifth",
+        ],
         rows,
     )
 
