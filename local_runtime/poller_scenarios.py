@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from local_runtime import dlq
-from local_runtime.batches import chunked
+from local_runtime.batches import SQS_MAX_BATCH, chunked
 from local_runtime.faults import FaultKind, FaultPlan, FaultProxy, fault_proxy
 from local_runtime.provision import provision
 from local_runtime.reliability import (
@@ -78,12 +78,15 @@ class PollerScenarioResult(ScenarioResult):
     committed_at_crash: int = 0
     """Shares in the table when the poller was killed: its batch's commits whose messages stayed."""
     exit_codes: list[int] = field(default_factory=list)
+    planned_crashes: int = 0
 
 
-def crash_scenario(events: int, *, crash_at_transaction: int, seed: int = 0) -> PollerScenario:
-    """Scenario 3: every event sent once; the poller is killed part-way through a batch."""
+def crash_scenario(events: int, *, seed: int = 0) -> PollerScenario:
+    """Scenario 3: every event sent once; the poller is killed at the 5th transaction of the batch
+    that reaches the middle of the events (batches are full: all events are queued beforehand)."""
     share = ShareScenario("3 crash", events=events, items=5, max_copies=1, seed=seed)
-    return PollerScenario(share, pollers=1, max_concurrency=1, crash_at_transaction=crash_at_transaction)
+    crash_at = events // 2 // SQS_MAX_BATCH * SQS_MAX_BATCH + 5
+    return PollerScenario(share, pollers=1, max_concurrency=1, crash_at_transaction=crash_at)
 
 
 def concurrency_scenario(events: int, *, pollers: int, seed: int = 0) -> PollerScenario:
@@ -123,7 +126,7 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
     exit_codes: list[int] = []
     with fault_proxy(endpoint_url, share.fault_plan) as proxy:
         if scenario.crash_at_transaction is not None:
-            exit_codes.append(_crash_one_poller(scenario, stack.name, proxy))
+            exit_codes.append(_crash_one_poller(scenario, scenario.crash_at_transaction, stack.name, proxy))
             committed_at_crash = sum(audit_table(table, workload).found_counts.values())
         pollers = [_start_poller(scenario, stack.name, proxy.endpoint_url) for _ in range(scenario.pollers)]
         exit_codes.extend(_wait(poller, time.monotonic() + POLLER_DEADLINE_S) for poller in pollers)
@@ -136,7 +139,10 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
         dead_letters=[letter.body for letter in dlq.inspect(sqs, resources.dlq_url)],
     )
     audit = audit_table(table, workload)
-    return PollerScenarioResult(share, queue, audit, proxy.stats, committed_at_crash, exit_codes)
+    planned_crashes = 0 if scenario.crash_at_transaction is None else 1
+    return PollerScenarioResult(
+        share, queue, audit, proxy.stats, committed_at_crash, exit_codes, planned_crashes
+    )
 
 
 def _send(sqs: SQSClient, queue_url: str, bodies: list[str]) -> None:
@@ -147,11 +153,10 @@ def _send(sqs: SQSClient, queue_url: str, bodies: list[str]) -> None:
         )
 
 
-def _crash_one_poller(scenario: PollerScenario, stack_name: str, proxy: FaultProxy) -> int:
-    """Run one poller until the proxy kills it at the scenario's transaction; its exit code."""
-    assert scenario.crash_at_transaction is not None
+def _crash_one_poller(scenario: PollerScenario, transaction: int, stack_name: str, proxy: FaultProxy) -> int:
+    """Run one poller until the proxy kills it at ``transaction``; its exit code."""
     victims: list[int] = []
-    proxy.crash_at(scenario.crash_at_transaction, lambda: _kill_process_tree(victims[0]))
+    proxy.crash_at(transaction, lambda: _kill_process_tree(victims[0]))
     poller = _start_poller(scenario, stack_name, proxy.endpoint_url)
     victims.append(poller.pid)
     code = _wait(poller, time.monotonic() + POLLER_DEADLINE_S)
@@ -209,7 +214,7 @@ def _kill_process_tree(pid: int) -> None:
 
 
 def _children(pid: int) -> list[int]:
-    children = []
+    children: list[int] = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
@@ -218,4 +223,3 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             children.append(int(stat.parent.name))
     return children
-

@@ -79,9 +79,7 @@ class Workload:
         return counts
 
 
-def share_workload(
-    rng: random.Random, *, events: int, items: int, hot_item_rate: float = 0.0
-) -> Workload:
+def share_workload(rng: random.Random, *, events: int, items: int, hot_item_rate: float = 0.0) -> Workload:
     """``hot_item_rate`` of the events go to the first item, the rest anywhere."""
     owners = {f"item-{index:02d}": f"owner-{index:02d}" for index in range(items)}
     item_ids = list(owners)
