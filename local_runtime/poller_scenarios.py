@@ -129,7 +129,8 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
             exit_codes.append(_crash_one_poller(scenario, scenario.crash_at_transaction, stack.name, proxy))
             committed_at_crash = sum(audit_table(table, workload).found_counts.values())
         pollers = [_start_poller(scenario, stack.name, proxy.endpoint_url) for _ in range(scenario.pollers)]
-        exit_codes.extend(_wait(poller, time.monotonic() + POLLER_DEADLINE_S) for poller in pollers)
+        deadline = time.monotonic() + POLLER_DEADLINE_S
+        exit_codes.extend([_wait(poller, deadline) for poller in pollers])
     if any(code != 0 for code in exit_codes[-scenario.pollers :]):
         raise PollerScenarioError(f"a poller failed: exit codes {exit_codes}")
     queue = QueueStats(
