@@ -129,8 +129,7 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
             exit_codes.append(_crash_one_poller(scenario, scenario.crash_at_transaction, stack.name, proxy))
             committed_at_crash = sum(audit_table(table, workload).found_counts.values())
         pollers = [_start_poller(scenario, stack.name, proxy.endpoint_url) for _ in range(scenario.pollers)]
-        deadline = time.monotonic() + POLLER_DEADLINE_S
-        exit_codes.extend([_wait(poller, deadline) for poller in pollers])
+        exit_codes.extend(_wait(*pollers))
     if any(code != 0 for code in exit_codes[-scenario.pollers :]):
         raise PollerScenarioError(f"a poller failed: exit codes {exit_codes}")
     queue = QueueStats(
@@ -160,7 +159,7 @@ def _crash_one_poller(scenario: PollerScenario, transaction: int, stack_name: st
     proxy.crash_at(transaction, lambda: _kill_process_tree(victims[0]))
     poller = _start_poller(scenario, stack_name, proxy.endpoint_url)
     victims.append(poller.pid)
-    code = _wait(poller, time.monotonic() + POLLER_DEADLINE_S)
+    [code] = _wait(poller)
     proxy.recover()
     if code != -signal.SIGKILL:
         raise PollerScenarioError(f"the poller to crash ended with {code}, not SIGKILL")
@@ -193,13 +192,17 @@ def _start_poller(scenario: PollerScenario, stack_name: str, endpoint_url: str) 
     )
 
 
-def _wait(poller: subprocess.Popen[str], deadline: float) -> int:
+def _wait(*pollers: subprocess.Popen[str]) -> list[int]:
+    """The pollers' exit codes; past ``POLLER_DEADLINE_S`` all of them are killed."""
+    deadline = time.monotonic() + POLLER_DEADLINE_S
     try:
-        return poller.wait(max(0.0, deadline - time.monotonic()))
+        return [poller.wait(max(0.0, deadline - time.monotonic())) for poller in pollers]
     except subprocess.TimeoutExpired:
-        _kill_process_tree(poller.pid)
-        poller.wait()
-        raise PollerScenarioError(f"a poller did not drain the queue within {POLLER_DEADLINE_S} s") from None
+        for poller in pollers:
+            if poller.poll() is None:
+                _kill_process_tree(poller.pid)
+                poller.wait()
+        raise PollerScenarioError(f"pollers still running after {POLLER_DEADLINE_S} s") from None
 
 
 def _kill_process_tree(pid: int) -> None:
