@@ -2,10 +2,11 @@
 
 Each round of a scenario gets a fresh table on the embedded moto server and runs through
 ``lambda_handler`` (its worker built the production way from ``TABLE_NAME`` and
-``AWS_ENDPOINT_URL``), the faults scenario through the fault proxy. The code is the one the
-reliability tests run small (:mod:`local_runtime.reliability`). Big scenarios run in rounds because
-moto deep-copies the whole table on every transaction, so one table's transactions slow down as
-it grows. Exits with status 1 when any figure shows a broken promise.
+``AWS_ENDPOINT_URL``), the faults scenario through the fault proxy; the crash and concurrency
+scenarios run ``share-worker run`` poller processes on a stack of their own instead
+(:mod:`local_runtime.poller_scenarios`). The code is the one the reliability tests run small. Big
+scenarios run in rounds because moto deep-copies the whole table on every transaction, so one
+table's transactions slow down as it grows. Exits with status 1 when any figure shows a broken promise.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ import boto3
 
 from local_runtime.embedded_aws import EmbeddedAws, embedded_aws
 from local_runtime.faults import FaultStats, fault_proxy
+from local_runtime.poller_scenarios import (
+    PollerScenario,
+    PollerScenarioResult,
+    concurrency_scenario,
+    crash_scenario,
+    run_poller_scenario,
+)
 from local_runtime.provision import create_table
 from local_runtime.reliability import (
     FIGURES_HEADERS,
@@ -41,15 +49,31 @@ from local_runtime.report import table
 class BigRun:
     scenario: ShareScenario
     rounds: int
+    pollers: PollerScenario | None = None
+    """For the scenarios run by poller processes: how (``scenario`` is its ``share``)."""
 
     @property
     def label(self) -> str:
         return f"{self.scenario.name} ({self.rounds} x {self.scenario.events})"
 
+    def round(self, index: int) -> ShareScenario | PollerScenario:
+        events, seed = self.scenario.events, self.scenario.seed + index
+        if self.pollers is None:
+            return replace(self.scenario, events=events, seed=seed)
+        if self.pollers.crash_at_transaction is not None:
+            return crash_scenario(events, seed=seed)
+        return concurrency_scenario(events, pollers=self.pollers.pollers, seed=seed)
+
+
+def _poller_run(scenario: PollerScenario, rounds: int) -> BigRun:
+    return BigRun(scenario.share, rounds, scenario)
+
 
 BIG_RUNS = [
     BigRun(duplicates_scenario(200, seed=100), rounds=10),
     BigRun(faults_scenario(200, seed=200), rounds=5),
+    _poller_run(crash_scenario(200, seed=300), rounds=5),
+    _poller_run(concurrency_scenario(200, pollers=4, seed=400), rounds=5),
 ]
 
 
@@ -67,12 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with embedded_aws() as aws:
         for run in runs:
             started = time.monotonic()
-            results.append(
-                [
-                    _run(replace(run.scenario, seed=run.scenario.seed + index), aws)
-                    for index in range(run.rounds)
-                ]
-            )
+            results.append([_run(run.round(index), aws) for index in range(run.rounds)])
             print(f"{run.label}: {time.monotonic() - started:.0f} s", flush=True)
 
     print()
@@ -92,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if broken else 0
 
 
-def _run(scenario: ShareScenario, aws: EmbeddedAws) -> ScenarioResult:
+def _run(scenario: ShareScenario | PollerScenario, aws: EmbeddedAws) -> ScenarioResult:
+    if isinstance(scenario, PollerScenario):
+        return run_poller_scenario(scenario, aws.endpoint_url)
     table_name = f"reliability-{uuid.uuid4().hex[:12]}"
     resource = boto3.resource("dynamodb", endpoint_url=aws.endpoint_url)
     create_table(resource.meta.client, table_name)
@@ -116,7 +137,9 @@ def _worker_endpoint(scenario: ShareScenario, aws: EmbeddedAws) -> Iterator[tupl
 
 
 def _kept_promise(result: ScenarioResult) -> bool:
-    return result.audit.exact and not result.queue.dead_letters and result.queue.crashes == 0
+    """Exact counts, nothing dead-lettered, and no crash but the ones a crash scenario causes."""
+    planned = result.planned_crashes if isinstance(result, PollerScenarioResult) else 0
+    return result.audit.exact and not result.queue.dead_letters and result.queue.crashes == planned
 
 
 if __name__ == "__main__":

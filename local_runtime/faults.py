@@ -5,7 +5,11 @@ what a real network and a real DynamoDB sometimes give: throttling, 500s, connec
 answers, two things moto never produces (a ``TransactionConflict`` cancellation and
 ``UnprocessedKeys`` from ``BatchGetItem``), and the nastiest one, an error *after* the server
 committed the write. Every other request is relayed unchanged, so the proxy serves SQS too,
-untouched.
+untouched (it only counts the messages ``ReceiveMessage`` hands out).
+
+For the crash scenario it can also stop a worker dead on cue: :meth:`FaultProxy.crash_at` runs a
+callback (one that kills the worker's processes) when the worker asks for its n-th transaction,
+and neither that transaction nor any later one is relayed until :meth:`FaultProxy.recover`.
 
 The proxy is a real server on a socket: any process pointed at ``endpoint_url`` (a poller running
 in a child process, say) goes through the same faults, and the counts stay in this process.
@@ -21,7 +25,7 @@ import struct
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -33,6 +37,7 @@ from local_runtime.embedded_aws import LOOPBACK, LoopbackServer
 
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
 TRANSACT_WRITE = "TransactWriteItems"
 BATCH_GET = "BatchGetItem"
 # Not relayed as received: hop-by-hop headers, and the length of a body the proxy may rewrite.
@@ -104,6 +109,10 @@ class FaultStats:
     injected: Counter[FaultKind] = field(default_factory=Counter)
     lost_commits: int = 0
     """``TransactWriteItems`` the server committed while the client was told it failed."""
+    received_messages: int = 0
+    """Messages SQS handed out through the proxy (``ReceiveMessage``), redeliveries included."""
+    crashes: int = 0
+    """Workers killed by :meth:`FaultProxy.crash_at`."""
 
     @property
     def faults(self) -> int:
@@ -115,6 +124,13 @@ class _Forced:
     kind: FaultKind
     operation: str | None
     remaining: int
+
+
+@dataclass
+class _Crash:
+    transaction: int
+    callback: Callable[[], None]
+    fired: bool = False
 
 
 class FaultProxy(LoopbackServer):
@@ -129,6 +145,7 @@ class FaultProxy(LoopbackServer):
         self._plan = plan or FaultPlan()
         self._random = random.Random(self._plan.seed)
         self._forced: deque[_Forced] = deque()
+        self._crash: _Crash | None = None
         self._lock = threading.Lock()
         super().__init__(_ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self), "fault-proxy")
 
@@ -149,6 +166,35 @@ class FaultProxy(LoopbackServer):
         """
         with self._lock:
             self._forced.append(_Forced(kind, operation, times))
+
+    def crash_at(self, transaction: int, crash: Callable[[], None]) -> None:
+        """When the ``transaction``-th ``TransactWriteItems`` request (counted from the start) arrives,
+        call ``crash``, and drop it and every later one unrelayed until :meth:`recover`: the
+        transactions before it are committed, none after (even those already on their way)."""
+        with self._lock:
+            self._crash = _Crash(transaction, crash)
+
+    def recover(self) -> None:
+        """Relay transactions again, after a crash (for the workers started after it)."""
+        with self._lock:
+            self._crash = None
+
+    def crashes_now(self) -> bool:
+        """Whether this ``TransactWriteItems`` request is to be dropped; the first one crashes."""
+        with self._lock:
+            crash = self._crash
+            if crash is None or self.stats.requests[TRANSACT_WRITE] < crash.transaction:
+                return False
+            first, crash.fired = not crash.fired, True
+            if first:
+                self.stats.crashes += 1
+        if first:
+            crash.callback()
+        return True
+
+    def note_received(self, messages: int) -> None:
+        with self._lock:
+            self.stats.received_messages += messages
 
     def choose_fault(self, operation: str) -> FaultKind | None:
         """Count the request and decide its fault, if any."""
@@ -236,7 +282,16 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         operation = (
             target.removeprefix(DYNAMODB_TARGET_PREFIX) if target.startswith(DYNAMODB_TARGET_PREFIX) else None
         )
+        if target == SQS_RECEIVE_TARGET:
+            response = self._forward(body)
+            if response.status == 200:
+                proxy.note_received(len(json.loads(response.body).get("Messages", [])))
+            self._send(response)
+            return
         fault = proxy.choose_fault(operation) if operation else None
+        if operation == TRANSACT_WRITE and proxy.crashes_now():
+            self._reset_connection()
+            return
         if fault is FaultKind.CONNECTION_RESET:
             self._reset_connection()
             return

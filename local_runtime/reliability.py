@@ -79,12 +79,13 @@ class Workload:
         return counts
 
 
-def share_workload(rng: random.Random, *, events: int, items: int) -> Workload:
+def share_workload(rng: random.Random, *, events: int, items: int, hot_item_rate: float = 0.0) -> Workload:
+    """``hot_item_rate`` of the events go to the first item, the rest anywhere."""
     owners = {f"item-{index:02d}": f"owner-{index:02d}" for index in range(items)}
     item_ids = list(owners)
     shares = [
         Share(
-            item_id=rng.choice(item_ids),
+            item_id=item_ids[0] if hot_item_rate and rng.random() < hot_item_rate else rng.choice(item_ids),
             user_id=f"user-{rng.randrange(WORKLOAD_USERS):02d}",
             event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             shared_at=(WORKLOAD_START + rng.random() * WORKLOAD_SPAN).isoformat(timespec="milliseconds"),
@@ -282,6 +283,8 @@ class ShareScenario:
     max_copies: int
     fault_plan: FaultPlan | None = None
     seed: int = 0
+    hot_item_rate: float = 0.0
+    """Share of the events on one hot item (:func:`share_workload`)."""
 
 
 SCENARIO_ITEMS = 5
@@ -323,7 +326,9 @@ def run_share_scenario(
     ``invoke`` must reach ``table`` (through the fault proxy whose ``faults`` these are, if any).
     """
     rng = random.Random(scenario.seed)
-    workload = share_workload(rng, events=scenario.events, items=scenario.items)
+    workload = share_workload(
+        rng, events=scenario.events, items=scenario.items, hot_item_rate=scenario.hot_item_rate
+    )
     seed_workload(table, workload)
     queue = RedeliveringQueue(rng, max_receive_count=max_receive_count)
     for body in messages_with_duplicates(workload, rng, scenario.max_copies):

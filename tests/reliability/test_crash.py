@@ -1,0 +1,34 @@
+"""Scenario 3: a poller process killed part-way through a batch, before it deletes anything.
+
+The fault proxy kills the poller and its execution environment (SIGKILL) when the worker asks for
+its 15th transaction: the first batch of ten was applied and deleted, four records of the second
+were committed (the proxy relays no transaction from the 15th on, even one of a record running in
+parallel) and the whole batch stays in flight. After the queue's visibility timeout (2 s here) a
+fresh poller receives that batch again, and everything is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from local_runtime.batches import SQS_MAX_BATCH
+from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.poller_scenarios import crash_scenario, run_poller_scenario
+from tests.reliability.expectations import assert_exactly_once_in_the_table
+
+pytestmark = pytest.mark.integration
+
+CRASH = crash_scenario(30, seed=3)
+
+
+def test_batch_of_a_killed_poller_comes_back_and_is_applied_exactly_once(aws: EmbeddedAws) -> None:
+    result = run_poller_scenario(CRASH, aws.endpoint_url)
+
+    assert result.exit_codes == [-signal.SIGKILL, 0]
+    assert result.queue.crashes == 1
+    assert CRASH.crash_at_transaction == 15
+    assert result.committed_at_crash == 14
+    assert result.queue.redeliveries == SQS_MAX_BATCH
+    assert_exactly_once_in_the_table(result)
