@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from local_runtime.lambda_events import sqs_event, sqs_record
+from local_runtime.synthetic_sqs import sqs_event, sqs_record
 
 __all__ = ["failed_ids", "share_body", "sqs_event", "sqs_record"]
 

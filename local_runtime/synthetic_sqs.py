@@ -1,4 +1,8 @@
-"""SQS events in the exact shape Lambda's event source mapping hands them to the function."""
+"""SQS events built from message bodies alone, with no queue behind them (tests and the reliability harness).
+
+The record shape is the one Lambda delivers; :mod:`local_runtime.lambda_event` builds the same shape
+from real ``ReceiveMessage`` output for the poller.
+"""
 
 from __future__ import annotations
 
