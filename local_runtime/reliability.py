@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from local_runtime.capture import captured_telemetry
 from local_runtime.faults import FaultKind, FaultPlan, FaultStats
-from local_runtime.synthetic_sqs import sqs_event, sqs_record
 from local_runtime.provision import item_record
+from local_runtime.synthetic_sqs import sqs_event, sqs_record
 from services.keys import ITEM_SK, MARKER_SK
 
 if TYPE_CHECKING:
