@@ -245,7 +245,7 @@ def audit_table(table: Table, workload: Workload) -> Audit:
     found_counts: dict[str, int] = {}
     markers: Counter[str] = Counter()
     activities: Counter[str] = Counter()
-    for record in _scan(table):
+    for record in scan_all(table):
         partition_key, sort_key = str(record["PK"]), str(record["SK"])
         if partition_key.startswith("ITEM#") and sort_key == ITEM_SK:
             found_counts[str(record["ItemId"])] = int(record.get("SharedCount", 0))
@@ -262,7 +262,8 @@ def audit_table(table: Table, workload: Workload) -> Audit:
     )
 
 
-def _scan(table: Table) -> list[dict[str, Any]]:
+def scan_all(table: Table) -> list[dict[str, Any]]:
+    """Every record of ``table``, read consistently, page after page."""
     records: list[dict[str, Any]] = []
     arguments: dict[str, Any] = {"ConsistentRead": True}
     while True:

@@ -12,6 +12,7 @@ import pytest
 
 from local_runtime.embedded_aws import EmbeddedAws, embedded_aws
 from local_runtime.provision import create_table, item_record
+from local_runtime.reliability import scan_all
 from services.bootstrap import Worker, build_worker
 from services.config import Settings
 from services.keys import item_key
@@ -61,14 +62,7 @@ class ShareTable:
         return self.table.get_item(Key=item_key(item_id), ConsistentRead=True).get("Item")
 
     def all_records(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        arguments: dict[str, Any] = {"ConsistentRead": True}
-        while True:
-            page = self.table.scan(**arguments)
-            records.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return records
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return scan_all(self.table)
 
     def records_with_prefix(self, prefix: str) -> list[dict[str, Any]]:
         return [record for record in self.all_records() if str(record["PK"]).startswith(prefix)]
