@@ -7,7 +7,9 @@ Powertools hands records to a handler one at a time. This subclass keeps its boo
 * records of different items run in parallel, records of one item in their queue order, so they
   never conflict with each other and a later share sees the effect of an earlier one;
 * a deadline guard: once the invocation's remaining time drops below the margin, records not yet
-  started are failed untouched, so SQS retries them instead of Lambda cutting one in half;
+  started are failed untouched, so the invocation still answers with its partial batch response
+  (a Lambda timeout would discard it and SQS would redeliver the whole batch). A record already
+  started may still overrun: the margin does not cover an SDK call's worst case of retries;
 * a clear whole-batch failure when a record without ``messageId`` fails, since SQS cannot be
   told to retry just that record.
 """

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable
 
 from services.dynamodb_service import DynamoDBService, Item
+from services.errors import RetryableProcessingError
 from services.keys import ITEM_SK, MARKER_SK, item_key, marker_key
 from services.share_event import ShareEvent
 
@@ -26,7 +27,11 @@ class BatchReads:
         self._applied_event_ids: set[str] = set()
 
     def item(self, item_id: str) -> Item | None:
-        """The item as read for this batch (updated after each share applied in it), or ``None``."""
+        """The item as read at the start of this batch, or ``None`` when it did not exist.
+
+        Only its existence and ``Name`` are relied on: the owner rule and the count are settled by
+        the share transaction's condition, never by this snapshot.
+        """
         self._load()
         return self._items.get(item_id)
 
@@ -35,19 +40,15 @@ class BatchReads:
         return event_id in self._applied_event_ids
 
     def note_applied(self, event: ShareEvent) -> None:
-        """Keep the snapshot true after a share: the event is done and the item is now public.
-
-        Records of one item run one after another, so this never races with a read of the same item.
-        """
+        """Remember an event applied in this batch, so a later copy of it is settled without a write."""
         self._applied_event_ids.add(event.event_id)
-        item = self._items.get(event.item_id)
-        if item is not None:
-            item["IsPublic"] = True
 
     def _load(self) -> None:
         with self._lock:
             if self._failure is not None:
-                raise self._failure
+                # A fresh error per record: one shared instance re-raised on several threads would
+                # collect every thread's frames in its traceback.
+                raise RetryableProcessingError(f"the batch's read failed: {self._failure}") from self._failure
             if self._loaded:
                 return
             item_ids = {item_key(event.item_id)["PK"]: event.item_id for event in self._events}

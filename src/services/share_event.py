@@ -57,6 +57,10 @@ def _load_json_object(body: str | None) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise InvalidShareEvent("message body is not valid JSON: nested too deeply") from None
+    except (ValueError, TypeError) as error:
+        # Python refuses integers of more than 4300 digits with a plain ValueError, even in fields
+        # the contract ignores; a body that is not text at all gives a TypeError.
+        raise InvalidShareEvent(f"message body is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise InvalidShareEvent(f"message body must be a JSON object, got {_json_type(document)}")
     return document

@@ -210,3 +210,15 @@ def test_missing_table_name_fails_the_invocation_with_a_clear_error(
 
     with pytest.raises(ConfigurationError, match="TABLE_NAME is not set"):
         handler_module.lambda_handler(sqs_event(sqs_record(share_body())), None)
+
+
+def test_a_body_python_cannot_decode_fails_alone(share_table: ShareTable, handler_module: Any) -> None:
+    share_table.put_item("test-item")
+    huge_number = share_body("test-item")[:-1] + ', "extra": ' + "9" * 5000 + "}"
+    batch = sqs_event(sqs_record(huge_number, "bad"), sqs_record(share_body("test-item"), "good"))
+
+    response = handler_module.lambda_handler(batch, None)
+
+    assert failed_ids(response) == ["bad"]
+    item = share_table.item("test-item")
+    assert item is not None and item["SharedCount"] == 1

@@ -150,3 +150,10 @@ def test_any_body_parses_to_a_valid_event_or_raises_the_validation_error(body: s
 
 def test_early_years_keep_the_fixed_width() -> None:
     assert parse(with_field("sharedAt", "0111-01-01T00:00:00+00:00")).shared_at == "0111-01-01T00:00:00.000Z"
+
+
+def test_an_integer_too_long_for_python_is_a_validation_error_even_in_an_ignored_field() -> None:
+    body = json.dumps(VALID)[:-1] + ', "extra": ' + "9" * 5000 + "}"
+
+    with pytest.raises(InvalidShareEvent, match="message body is not valid JSON"):
+        parse_share_event(body, now=NOW)
