@@ -177,6 +177,11 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             self._forced.append(_Forced(kind, operation, times))
 
+    def clear(self) -> None:
+        """Forget the forced faults not used yet."""
+        with self._lock:
+            self._forced.clear()
+
     def crash_at(self, transaction: int, crash: Callable[[], None]) -> None:
         """When the ``transaction``-th ``TransactWriteItems`` request (counted from the start) arrives,
         call ``crash``, and drop it and every later one unrelayed until :meth:`recover`: the

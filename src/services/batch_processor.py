@@ -84,12 +84,13 @@ class ShareBatchProcessor(BatchProcessor):
         context = cast(RemainingTime | None, getattr(self, "lambda_context", None))
         deadline = Deadline(context or _NoDeadline(), self.deadline_margin_ms)
         results = BatchResults(len(records))
-        with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane") as pool:
-            try:
-                self._run(records, parsed, deadline, results, pool)
-            finally:
-                # Never wait for a hanging request: its thread is left behind, its results ignored.
-                pool.shutdown(wait=False, cancel_futures=True)
+        # Not a ``with`` block: leaving one waits for every thread, a hanging request's included.
+        pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane")
+        try:
+            self._run(records, parsed, deadline, results, pool)
+        finally:
+            # A thread still in a request is left behind; BatchResults ignores what it does next.
+            pool.shutdown(wait=False, cancel_futures=True)
         final, retries = results.close()
         responses = [
             self._report(record, parsed[index], final[index] or _unfinished(deadline))

@@ -26,7 +26,7 @@ OUTCOME_LOG = {
     Outcome.ITEM_NOT_FOUND: "Share skipped: the item does not exist",
     Outcome.UNAUTHORIZED: "Share refused: the item is private and the sharer is not its owner",
 }
-DEADLINE_LOG = "Too little invocation time left: record left untouched for SQS to retry"
+DEADLINE_LOG = "Too little invocation time left: record left for SQS to retry"
 SKIPPED_LOG = "Record not attempted: an earlier record of its message group failed; left for SQS to retry"
 REUSED_LOG = (
     "Reused eventId: it was applied earlier for another item or user (a producer bug); nothing written"

@@ -23,7 +23,7 @@ from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 pytestmark = pytest.mark.integration
 
 MS_PER_REQUEST = 2000
-GUARD_LOG = "Too little invocation time left: record left untouched for SQS to retry"
+GUARD_LOG = "Too little invocation time left: record left for SQS to retry"
 
 
 @dataclass
