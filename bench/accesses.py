@@ -44,14 +44,18 @@ class Access:
 
     @property
     def partition(self) -> str:
-        """The partition key's value as text (``ITEM#item-0``)."""
-        value = next(iter(self.key.values()))
-        return str(next(iter(value.values())))
+        return partition_of(self.key)
 
     @property
     def writes_item_record(self) -> bool:
         """A ``Put``, ``Update`` or ``Delete`` of an ``ITEM#`` record: a write of a shared item."""
         return self.write and not self.condition_check and self.partition.startswith(ITEM_PREFIX)
+
+
+def partition_of(key: WireItem) -> str:
+    """The partition key's value as text (``ITEM#item-0``); ``key`` lists the partition key first."""
+    value = next(iter(key.values()))
+    return str(next(iter(value.values())))
 
 
 def accesses_of(request: SentRequest, key_names: KeyNames) -> list[Access]:

@@ -39,6 +39,9 @@ CONTAINER_BYTES = 3
 TRANSACTIONAL = 2.0
 STRONGLY_CONSISTENT = 1.0
 EVENTUALLY_CONSISTENT = 0.5
+PARTITION_WRITE_UNITS_PER_S = 1000
+PARTITION_READ_UNITS_PER_S = 3000
+"""What one partition serves a second, whatever the table's mode or provisioned capacity."""
 
 
 def item_size(item: WireItem) -> int:
@@ -82,6 +85,9 @@ class Units:
     def __add__(self, other: Units) -> Units:
         return Units(self.write + other.write, self.read + other.read)
 
+    def per(self, count: int) -> Units:
+        return Units(self.write / count, self.read / count)
+
 
 def record_id(table: str, key: WireItem) -> str:
     """One name per record: its table and its key."""
@@ -121,6 +127,21 @@ def priced(
         for request in requests
         for access in accesses_of(request, key_names)
     ]
+
+
+def per_item_ceiling(item_record_per_share: Units) -> tuple[float, str]:
+    """Shares a second one item's partition can take, and the limit that binds (``writes``/``reads``).
+
+    ``item_record_per_share``: the units one share spends on the item's own record, the only ones
+    that land on the item's partition.
+    """
+    writes = _shares_per_s(PARTITION_WRITE_UNITS_PER_S, item_record_per_share.write)
+    reads = _shares_per_s(PARTITION_READ_UNITS_PER_S, item_record_per_share.read)
+    return min((writes, "writes"), (reads, "reads"))
+
+
+def _shares_per_s(units_per_s: int, units_per_share: float) -> float:
+    return units_per_s / units_per_share if units_per_share else math.inf
 
 
 def _text_size(text: str) -> int:
