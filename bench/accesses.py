@@ -46,10 +46,9 @@ class Access:
     def partition(self) -> str:
         return partition_of(self.key)
 
-    @property
-    def writes_item_record(self) -> bool:
-        """A ``Put``, ``Update`` or ``Delete`` of an ``ITEM#`` record: a write of a shared item."""
-        return self.write and not self.condition_check and self.partition.startswith(ITEM_PREFIX)
+    def writes_record(self, partition_prefix: str) -> bool:
+        """A ``Put``, ``Update`` or ``Delete`` of a record whose partition key starts so."""
+        return self.write and not self.condition_check and self.partition.startswith(partition_prefix)
 
 
 def partition_of(key: WireItem) -> str:
@@ -63,11 +62,18 @@ def accesses_of(request: SentRequest, key_names: KeyNames) -> list[Access]:
     return list(_accesses(request.operation, request.body, key_names))
 
 
+def record_writes(requests: Sequence[SentRequest], key_names: KeyNames, partition_prefix: str) -> int:
+    """How many times ``requests`` write a record whose partition key starts with ``partition_prefix``."""
+    return sum(
+        access.writes_record(partition_prefix)
+        for request in requests
+        for access in accesses_of(request, key_names)
+    )
+
+
 def item_record_writes(requests: Sequence[SentRequest], key_names: KeyNames) -> int:
     """How many times ``requests`` write an item's record (``ITEM#``): the hot partition's writes."""
-    return sum(
-        access.writes_item_record for request in requests for access in accesses_of(request, key_names)
-    )
+    return record_writes(requests, key_names, ITEM_PREFIX)
 
 
 def _accesses(operation: str, body: Mapping[str, Any], key_names: KeyNames) -> Iterator[Access]:

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.awsrequest import AWSPreparedRequest
 from botocore.client import BaseClient
 
 from local_runtime.client_hooks import RequestCounter, before_send, operation_of
@@ -24,6 +25,14 @@ class SentRequest:
     """``GetItem``, ``TransactWriteItems``..."""
     body: dict[str, Any]
 
+    @classmethod
+    def about_to_send(cls, event_name: str, request: AWSPreparedRequest) -> SentRequest:
+        """The request a ``before-send`` hook is called with (DynamoDB bodies are bytes, never streams)."""
+        body = request.body or b"{}"
+        if not isinstance(body, str | bytes | bytearray):
+            raise TypeError(f"{event_name}: a streamed body cannot be read here")
+        return cls(operation_of(event_name), json.loads(body))
+
 
 class RequestLog(RequestCounter):
     """A :class:`RequestCounter` that also keeps each request's operation and decoded body, in order."""
@@ -34,9 +43,9 @@ class RequestLog(RequestCounter):
 
     def __call__(self, event_name: str, **kwargs: Any) -> None:
         super().__call__(event_name)
-        body = kwargs["request"].body
+        sent = SentRequest.about_to_send(event_name, kwargs["request"])
         with self._lock:
-            self._requests.append(SentRequest(operation_of(event_name), json.loads(body or b"{}")))
+            self._requests.append(sent)
 
     @property
     def requests(self) -> list[SentRequest]:
