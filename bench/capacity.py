@@ -58,12 +58,13 @@ class Bill:
 
 
 def bill(priced_accesses: Sequence[Priced], shares: int, record_sizes: dict[str, int], name: str) -> Bill:
-    by_kind: dict[str, Units] = defaultdict(Units)
+    spent: dict[str, Units] = defaultdict(Units)
     for entry in priced_accesses:
-        by_kind[record_kind(entry.access.partition)] += entry.units.per(shares)
-    total = sum(by_kind.values(), Units())
+        spent[record_kind(entry.access.partition)] += entry.units
+    by_kind = {kind: units.per(shares) for kind, units in spent.items()}
+    total = sum(spent.values(), Units()).per(shares)
     item_record = by_kind.get(KIND_BY_PREFIX[ITEM_PREFIX], Units())
-    return Bill(name, total, dict(by_kind), item_record, record_sizes)
+    return Bill(name, total, by_kind, item_record, record_sizes)
 
 
 def stored_sizes(names: KeyNames) -> tuple[dict[str, int], dict[str, int]]:
