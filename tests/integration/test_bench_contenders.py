@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.correctness import CASES, CONTENDERS, run
+from bench.correctness import CASES, CONTENDERS, Case, run
 from bench.harness import Peer, share_batch
 from bench.request_log import logging_requests
 from tests.conftest import ShareTable
@@ -31,7 +31,7 @@ def restored_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     handler.worker.cache_clear()
 
 
-def _case(name_starts: str) -> Any:
+def _case(name_starts: str) -> Case:
     return next(case for case in CASES if case.name.startswith(name_starts))
 
 
