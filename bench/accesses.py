@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.request_log import SentRequest
+from services.keys import item_key, marker_key, user_pk
 
-ITEM_PREFIX = "ITEM#"
+ITEM_PREFIX, MARKER_PREFIX, FEED_PREFIX = item_key("")["PK"], marker_key("")["PK"], user_pk("")
+"""The partition keys' prefixes: ``ITEM#``, ``EVENT#``, ``USER#``."""
 WireItem = Mapping[str, Any]
 """Attribute name -> attribute value in DynamoDB's wire form (``{"S": "..."}``, ``{"N": "1"}``...)."""
 KeyNames = Mapping[str, Sequence[str]]

@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from bench.accesses import ITEM_PREFIX, KeyNames, partition_of
+from bench.accesses import FEED_PREFIX, ITEM_PREFIX, MARKER_PREFIX, KeyNames, partition_of
 from bench.capacity_units import Priced, Units, item_size, per_item_ceiling, priced, record_id
 from bench.harness import CONTENDERS, BenchTable, Contender, Scenario, key_names, local_aws, print_report
 from bench.request_log import logging_requests
@@ -35,7 +35,7 @@ SCENARIOS = (
     Scenario("hot: 10 new shares, 1 item", records=10, items=1),
     Scenario("10 redelivered shares, 10 items", records=10, items=10, redelivered=True),
 )
-KIND_BY_PREFIX = {ITEM_PREFIX: "item", "EVENT#": "marker", "USER#": "feed"}
+KIND_BY_PREFIX = {ITEM_PREFIX: "item", MARKER_PREFIX: "marker", FEED_PREFIX: "feed"}
 OTHER_KIND = "idempotency"
 """A record that is none of the shared table's: the peer's idempotency record."""
 PAD_ATTRIBUTE = "Description"

@@ -14,12 +14,10 @@ from typing import Any, Protocol
 from botocore.client import BaseClient
 from botocore.exceptions import EndpointConnectionError
 
-from bench.accesses import ITEM_PREFIX, KeyNames, record_writes
+from bench.accesses import FEED_PREFIX, ITEM_PREFIX, KeyNames, record_writes
 from bench.request_log import SentRequest
 from local_runtime.client_hooks import before_send
-from services.keys import user_pk
 
-FEED_PREFIX = user_pk("")
 CHOSEN = "bench-fault-chosen"
 """Set in the request context of the call a fault picked: one dict per call, shared by its retries."""
 
