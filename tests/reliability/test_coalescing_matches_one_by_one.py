@@ -64,6 +64,14 @@ def _model(
     return outcomes, items
 
 
+def _feed(share_table: ShareTable, user_id: str) -> list[dict[str, Any]]:
+    """One user's feed entries (a query: the table holds every example's records)."""
+    condition = "PK = :pk AND begins_with(SK, :activity)"
+    values = {":pk": f"USER#{user_id}", ":activity": "ACTIVITY#"}
+    page = share_table.table.query(KeyConditionExpression=condition, ExpressionAttributeValues=values)
+    return list(page["Items"])
+
+
 @st.composite
 def batches(draw: st.DrawFn) -> tuple[list[str], set[int], list[Share]]:
     kinds = draw(st.lists(st.sampled_from(ITEM_KINDS), min_size=1, max_size=3))
@@ -90,18 +98,23 @@ def test_a_batch_ends_exactly_as_its_records_applied_one_by_one(
     run = uuid.uuid4().hex[:8]  # every example on fresh ids, in the one table of the test
     item_id = {index: f"{run}-item-{index}" for index in range(len(kinds))}.__getitem__
     event_id = {share.event: f"{run}-e-{share.event}" for share in shares}.__getitem__
+    user_id = {user: f"{run}-{user}" for user in USERS}.__getitem__
     for index, kind in enumerate(kinds):
         if kind != "missing":
-            owner = None if kind == "unowned" else OWNER
+            owner = None if kind == "unowned" else user_id(OWNER)
             record = {"itemId": item_id(index), "name": "n", "ownerId": owner, "isPublic": kind == "public"}
             share_table.table.put_item(Item=item_record(record))
     if applied_before:  # applied by an earlier batch, through an item of their own
         elsewhere = f"{run}-elsewhere"
         share_table.table.put_item(Item=item_record({"itemId": elsewhere, "name": "n", "isPublic": True}))
-        earlier = [sqs_record(share_body(elsewhere, OWNER, event_id(event))) for event in applied_before]
+        earlier = [
+            sqs_record(share_body(elsewhere, user_id(OWNER), event_id(event))) for event in applied_before
+        ]
         assert failed_ids(handler_module.lambda_handler(sqs_event(*earlier), None)) == []
     records = [
-        sqs_record(share_body(item_id(share.item), share.user, event_id(share.event)), f"m-{position}")
+        sqs_record(
+            share_body(item_id(share.item), user_id(share.user), event_id(share.event)), f"m-{position}"
+        )
         for position, share in enumerate(shares)
     ]
 
@@ -121,7 +134,12 @@ def test_a_batch_ends_exactly_as_its_records_applied_one_by_one(
             found = {"count": int(stored.get("SharedCount", 0)), "public": stored.get("IsPublic") is True}
             assert found == expected_items[index]
     batch_items = {item_id(index) for index in range(len(kinds))}
-    feed = [entry for entry in share_table.records_with_prefix("USER#") if entry["ItemId"] in batch_items]
+    feed = [
+        entry
+        for user in USERS
+        for entry in _feed(share_table, user_id(user))
+        if entry["ItemId"] in batch_items
+    ]
     assert sorted(entry["EventId"] for entry in feed) == sorted(
         event_id(share.event)
         for share, outcome in zip(shares, expected_outcomes, strict=True)
