@@ -107,14 +107,17 @@ class ShareBatchProcessor(BatchProcessor):
         results: BatchResults,
         pool: ThreadPoolExecutor,
     ) -> None:
+        for index, record in enumerate(parsed):
+            if not isinstance(record, ShareEvent):
+                results.settle(index, record)  # a validation error, whatever happens to the rest
         events = [event for event in parsed if isinstance(event, ShareEvent)]
         read = pool.submit(_obeying(deadline, self.share_service.read_snapshot), events)
         if not _finished([read], deadline):
             return
         error = read.exception()
         if error is not None:
-            for index, record in enumerate(parsed):
-                results.settle(index, record if not isinstance(record, ShareEvent) else _as_failure(error))
+            for index in range(len(parsed)):
+                results.settle(index, _as_failure(error))
             return
         groups = _message_groups(records)
         plan = plan_batch(parsed, read.result(), groups)

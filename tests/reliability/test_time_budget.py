@@ -99,6 +99,21 @@ def test_dynamodb_that_never_answers_cannot_make_the_handler_miss_its_deadline(
     _assert_redelivery_applies_each_event_once(share_table, handler_behind_proxy, proxy)
 
 
+def test_an_invalid_record_is_a_validation_error_even_when_the_batch_read_never_answers(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    seed_owned_items(share_table, ITEMS)
+    proxy.inject(FaultKind.HANG, times=HELD_FOREVER)
+    batch = sqs_event(sqs_record("not json", "m-invalid"), sqs_record(share_body("item-0"), "m-valid"))
+
+    with captured_telemetry() as captured:
+        response = handler_behind_proxy.lambda_handler(batch, WallClockContext(budget_s=5.0))
+
+    assert failed_ids(response) == ["m-invalid", "m-valid"]
+    assert captured.metrics["ValidationErrors"] == 1
+    _assert_nothing_written(share_table)
+
+
 def test_no_request_starts_with_less_than_the_margin_left(
     share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
 ) -> None:
