@@ -78,11 +78,19 @@ class ShareBatchProcessor(BatchProcessor):
         self.max_parallel = max_parallel
         self.deadline_margin_ms = deadline_margin_ms
 
+    def __call__(
+        self, records: list[dict[str, Any]], handler: Callable[..., Any], lambda_context: Any = None
+    ) -> ShareBatchProcessor:
+        # Powertools keeps the context of an earlier call when none is given; this batch has none.
+        self.lambda_context = lambda_context
+        super().__call__(records, handler, lambda_context)
+        return self
+
     def process(self) -> list[tuple[Any, ...]]:
         records = [SQSRecord(raw) for raw in self.records]
         parsed = [self.record_handler.parse(record) for record in records]
         context = cast(RemainingTime | None, getattr(self, "lambda_context", None))
-        deadline = Deadline(context or _NoDeadline(), self.deadline_margin_ms)
+        deadline = Deadline(context or _NoDeadline(), self.deadline_margin_ms, records=len(records))
         results = BatchResults(len(records))
         # Not a ``with`` block: leaving one waits for every thread, a hanging request's included.
         pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane")

@@ -37,9 +37,11 @@ RETRY_CONFIG = Config(
 Standard mode retries throttling, 5xx, connection errors and timeouts with jittered backoff, three
 attempts in all (``total_max_attempts`` counts the first one; a retried ``TransactWriteItems`` keeps
 its ``ClientRequestToken``, so DynamoDB applies it once). One attempt lasts at most connect + read
-timeout, 2.5 s: DynamoDB answers in milliseconds, so an attempt that long is a broken connection,
-better retried. No attempt starts with less than ``DEADLINE_MARGIN_MS`` (3 s) left, so every attempt
-ends with time left to answer SQS; :func:`build_worker` refuses a margin for which that is not true.
+timeout, 2.5 s, unless the server trickles its answer (the read timeout bounds each wait for bytes):
+DynamoDB answers in milliseconds, so an attempt that long is a broken connection, better retried. No
+attempt starts with less than ``DEADLINE_MARGIN_MS`` (3 s) left, so an attempt normally ends with
+time left to answer SQS; :func:`build_worker` refuses a margin for which that is not true, and the
+batch processor's cutoff answers SQS in time even when an attempt does not end.
 The pool allows every parallel lane its own connection.
 """
 

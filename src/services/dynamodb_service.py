@@ -15,7 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services import deadline
-from services.errors import RetryableProcessingError, Throttled
+from services.errors import RequestRejected, RetryableProcessingError, Throttled
 from services.keys import Key, item_key
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ THROTTLING_ERROR_CODES = frozenset(
     {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
 )
 """Top-level errors by which DynamoDB refuses a request for throughput (the SDK retried them already)."""
+REJECTED_REQUEST_CODES = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
+"""Top-level errors about the request's content: the same request will be refused again."""
 
 Item = dict[str, Any]
 CancellationReason = Mapping[str, Any]
@@ -128,7 +130,8 @@ class DynamoDBService:
         """One all-or-nothing ``TransactWriteItems``.
 
         A cancellation raises :class:`TransactionCancelled`, a refusal for throughput
-        :class:`~services.errors.Throttled`, anything else ``RetryableProcessingError``.
+        :class:`~services.errors.Throttled`, a refusal of the request's content
+        :class:`~services.errors.RequestRejected`, anything else ``RetryableProcessingError``.
         """
         try:
             self.table.meta.client.transact_write_items(TransactItems=list(actions))  # type: ignore[arg-type]
@@ -139,6 +142,8 @@ class DynamoDBService:
                 raise TransactionCancelled(reasons) from error
             if code in THROTTLING_ERROR_CODES:
                 raise Throttled(f"TransactWriteItems refused for throughput: {code}") from error
+            if code in REJECTED_REQUEST_CODES:
+                raise RequestRejected(f"TransactWriteItems refused: {code}: {error}") from error
             raise _retryable("TransactWriteItems", error) from error
         except BotoCoreError as error:
             raise _retryable("TransactWriteItems", error) from error

@@ -26,6 +26,10 @@ class Throttled(RetryableProcessingError):
     """DynamoDB refused a request for throughput after the SDK's own retries; worth another try later."""
 
 
+class RequestRejected(RetryableProcessingError):
+    """DynamoDB refused the request itself (a record too large, say): sending it again as is cannot help."""
+
+
 class ContentionExhausted(RetryableProcessingError):
     """A transaction kept being cancelled for conflicts or throttling until the time budget ran out."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from bisect import insort
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services import deadline as budget
 from services.batch_plan import BatchPlan, Known, NewShare, Repeat
@@ -24,7 +24,7 @@ from services.dynamodb_service import Item
 from services.errors import DeadlineApproaching, RetryableProcessingError, SkippedAfterGroupFailure
 from services.outcomes import DUPLICATE, ITEM_NOT_FOUND, Outcome, Settlement
 from services.share_event import ShareEvent
-from services.share_service import ShareService, may_lead_group
+from services.share_service import CommitResult, ShareService, may_lead_group
 from services.share_transaction import MAX_SHARES_PER_TRANSACTION
 
 Result = Settlement | Exception
@@ -66,6 +66,17 @@ class BatchResults:
 
 
 @dataclass
+class _LaneState:
+    """What one lane learns as it goes; lanes run on threads of their own, so each has its own."""
+
+    pending: list[int]
+    items: dict[str, Item | None]
+    """Each item as last known: from the batch's read, then from what its transactions said."""
+    alone: set[int] = field(default_factory=set)
+    """Shares to send one by one: DynamoDB refused a group they were in for its content."""
+
+
+@dataclass
 class LaneRunner:
     plan: BatchPlan
     snapshot: BatchSnapshot
@@ -76,55 +87,69 @@ class LaneRunner:
 
     def run(self, lane: list[int]) -> None:
         with budget.obeying(self.deadline):
-            self._run(list(lane))
+            self._run(_LaneState(pending=list(lane), items=dict(self.snapshot.items)))
 
-    def _run(self, pending: list[int]) -> None:
-        items: dict[str, Item | None] = dict(self.snapshot.items)
-        while pending and not self.results.closed:
-            index = pending.pop(0)
+    def _run(self, lane: _LaneState) -> None:
+        while lane.pending and not self.results.closed:
+            index = lane.pending.pop(0)
             step = self.plan.steps[index]
             if isinstance(step, Known):
                 failure = self._settle(index, step.result)
             elif isinstance(step, Repeat):
                 failure = self._settle(index, _as_repeat(self.results.get(step.original)))
             else:
-                failure = self._apply(index, step.event, pending, items)
+                failure = self._apply(index, step.event, lane)
             if failure is not None and self.fifo:
-                self._skip(pending)
+                self._skip(lane.pending)
                 return
 
-    def _apply(
-        self, index: int, event: ShareEvent, pending: list[int], items: dict[str, Item | None]
-    ) -> Exception | None:
-        item = items.get(event.item_id)
+    def _apply(self, index: int, event: ShareEvent, lane: _LaneState) -> Exception | None:
+        item = lane.items.get(event.item_id)
         if item is None:
             return self._settle(index, ITEM_NOT_FOUND)
         try:
             self.deadline.check("share transaction")
         except DeadlineApproaching as late:
             return self._settle(index, late)
-        group = [index] + (self._followers(event, pending) if may_lead_group(item, event) else [])
+        leads = index not in lane.alone and may_lead_group(item, event)
+        group = [index] + (self._followers(event, lane) if leads else [])
         committed = self.share_service.commit(item, [self._event(position) for position in group])
         self.results.count_retries(committed.retries)
-        items[event.item_id] = committed.item_after
+        lane.items[event.item_id] = committed.item_after
         for position in committed.left_over:
-            insort(pending, group[position])
+            insort(lane.pending, group[position])
+            if committed.one_by_one:
+                lane.alone.add(group[position])
+        return self._settle_group(group, committed)
+
+    def _settle_group(self, group: list[int], committed: CommitResult) -> Exception | None:
+        """Each member's result, in queue order; on a FIFO queue nothing after a failure succeeds."""
         failure: Exception | None = None
         for position, member in enumerate(group):
-            if position in committed.settled:
-                self._settle(member, committed.settled[position])
-            elif position not in committed.left_over and committed.failure is not None:
-                failure = self._settle(member, committed.failure)
+            if position in committed.left_over:
+                continue
+            result: Result | None = committed.settled.get(position, committed.failure)
+            if failure is not None and self.fifo:
+                result = SkippedAfterGroupFailure(
+                    "an earlier record of its message group failed in this batch"
+                )
+            if result is not None:
+                settled_failure = self._settle(member, result)
+                failure = failure or settled_failure
         return failure
 
-    def _followers(self, leader: ShareEvent, pending: list[int]) -> list[int]:
-        """The shares after ``leader`` that can join its transaction, taken out of ``pending``."""
+    def _followers(self, leader: ShareEvent, lane: _LaneState) -> list[int]:
+        """The shares after ``leader`` that can join its transaction, taken out of the lane's pending."""
         followers: list[int] = []
         event_ids = {leader.event_id}
-        for index in pending:
+        for index in lane.pending:
             step = self.plan.steps[index]
             if isinstance(step, NewShare):
-                if step.event.item_id != leader.item_id or step.event.event_id in event_ids:
+                if (
+                    step.event.item_id != leader.item_id
+                    or step.event.event_id in event_ids
+                    or index in lane.alone
+                ):
                     break
                 followers.append(index)
                 event_ids.add(step.event.event_id)
@@ -133,7 +158,7 @@ class LaneRunner:
             elif isinstance(step, Known) and not isinstance(step.result, Settlement):
                 break
         for index in followers:
-            pending.remove(index)
+            lane.pending.remove(index)
         return followers
 
     def _event(self, index: int) -> ShareEvent:

@@ -12,7 +12,13 @@ from services.activity_service import ActivityService
 from services.backoff import FullJitterBackoff
 from services.batch_snapshot import BatchSnapshot, read_snapshot
 from services.dynamodb_service import DynamoDBService, Item, TransactionCancelled
-from services.errors import ContentionExhausted, DeadlineApproaching, RetryableProcessingError, Throttled
+from services.errors import (
+    ContentionExhausted,
+    DeadlineApproaching,
+    RequestRejected,
+    RetryableProcessingError,
+    Throttled,
+)
 from services.keys import marker_key
 from services.outcomes import APPLIED, DUPLICATE, ITEM_NOT_FOUND, UNAUTHORIZED, Outcome, Settlement
 from services.share_event import ShareEvent
@@ -40,11 +46,15 @@ class CommitResult:
     """The item as last known (``None``: it does not exist)."""
     retries: int = 0
     """Transactions sent again after a cancellation for contention."""
+    one_by_one: bool = False
+    """DynamoDB refused the group for its content: the left-over shares must go one by one, so that
+    the one share at fault (a feed entry over 400 KB, say) fails alone."""
 
 
 def shares_freely(item: Mapping[str, object]) -> bool:
-    """Anyone may share this item: it is public, or it has no owner."""
-    return item.get("IsPublic") is True or not item.get("UserId")
+    """Anyone may share this item: it is public, or it has no owner (as the condition says:
+    ``attribute_not_exists(UserId)``)."""
+    return item.get("IsPublic") is True or "UserId" not in item
 
 
 def may_lead_group(item: Mapping[str, object], event: ShareEvent) -> bool:
@@ -102,8 +112,9 @@ class ShareService:
             except TransactionCancelled as cancelled:
                 reading = read_cancellation(cancelled.reasons, len(group))
                 if reading.unexpected:
-                    result.failure = RetryableProcessingError(f"share transaction cancelled: {cancelled}")
-                    return result
+                    return _refused(
+                        result, pending, RetryableProcessingError(f"share transaction {cancelled}")
+                    )
                 for position, earlier in reading.duplicates.items():
                     result.settled[pending[position]] = duplicate_of(group[position], earlier)
                 fresh = [pending[index] for index in range(len(group)) if index not in reading.duplicates]
@@ -127,6 +138,8 @@ class ShareService:
                 if failure:
                     result.failure = failure
                     return result
+            except RequestRejected as rejected:
+                return _refused(result, pending, rejected)
             except RetryableProcessingError as error:
                 result.failure = error
                 return result
@@ -194,3 +207,14 @@ class ShareService:
             created_at=now,
         )
         return ShareWrites(marker=marker, activity=activity)
+
+
+def _refused(result: CommitResult, pending: list[int], error: RetryableProcessingError) -> CommitResult:
+    """A group refused for a reason that is neither contention nor a condition: one share alone fails
+    with ``error``; several come back to be sent one by one, so only the share at fault fails."""
+    if len(pending) == 1:
+        result.failure = error
+    else:
+        result.left_over = pending + result.left_over
+        result.one_by_one = True
+    return result

@@ -231,6 +231,28 @@ def test_big_feed_entries_split_the_transaction_below_four_megabytes(
     assert shared_count(share_table, "big-item") == 20
 
 
+def test_a_share_dynamodb_refuses_fails_alone_and_the_other_shares_of_its_item_apply(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """A feed entry copies the item's name: near the 400 KB limit, a share with long ids makes an
+    entry too big for DynamoDB while shorter ones fit. The group it was in is sent again one by one."""
+    share_table.put_item("big", name="x" * 404_600, public=True)
+    long_id = "L" * 128
+    records = [
+        sqs_record(share_body("big", "user123", event_id=f"e-{index}"), f"m-{index}") for index in range(4)
+    ]
+    records.insert(2, sqs_record(share_body("big", long_id, event_id=long_id), "m-long"))
+
+    with captured_telemetry() as captured:
+        response = handler_module.lambda_handler(sqs_event(*records), None)
+
+    assert failed_ids(response) == ["m-long"]
+    assert shared_count(share_table, "big") == 4
+    assert captured.metrics["ShareEventsProcessed"] == 4 and captured.metrics["ProcessingErrors"] == 1
+    [error] = [line for line in captured.logs if line["level"] == "ERROR"]
+    assert error["message_id"] == "m-long" and "ValidationException" in error["message"]
+
+
 def test_a_repeat_of_an_event_in_the_batch_writes_nothing_of_its_own(
     share_table: ShareTable, handler_module: Any
 ) -> None:

@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 
 from local_runtime.capture import captured_telemetry
+from local_runtime.client_hooks import before_send, operation_of
 from local_runtime.faults import TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from services.bootstrap import build_worker
+from services.config import Settings
 from tests.conftest import ShareTable
-from tests.factories import WallClockContext, failed_ids, share_body, sqs_event, sqs_record
-from tests.integration.batches import shared_count
+from tests.factories import WallClockContext, failed_ids, fifo_record, share_body, sqs_event, sqs_record
+from tests.integration.batches import shared_count, worker_client
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +86,37 @@ def test_conflicts_until_the_budget_runs_out_fail_the_records_untouched_and_rede
 
     assert failed_ids(redelivered) == []
     assert shared_count(share_table, "hot-item") == 4
+
+
+def test_on_a_fifo_queue_a_later_record_settled_meanwhile_is_still_reported_after_an_earlier_failure(
+    share_table: ShareTable,
+    handler_behind_proxy: Any,
+    proxy: FaultProxy,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another invocation applies the group's second share between the batch's read and its transaction;
+    then the item stays contended until the budget runs out, so the first share fails. The second one,
+    a duplicate by then, comes after a failure in its message group: it must be reported too."""
+    share_table.put_item("hot-item")
+    first, later = share_body("hot-item", event_id="e-first"), share_body("hot-item", event_id="e-later")
+    batch = sqs_event(fifo_record(first, "g-1", "g", 0), fifo_record(later, "g-2", "g", 1))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
+    other = build_worker(Settings(table_name=share_table.name))  # straight to the server, no faults
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
+    transactions: list[str] = []
+
+    def meanwhile(event_name: str, **_: Any) -> None:
+        if operation_of(event_name) != TRANSACT_WRITE:
+            return
+        transactions.append(event_name)
+        if len(transactions) == 1:
+            with other.processor(records=[sqs_record(later, "other")], handler=lambda _: None):
+                other.processor.process()
+            proxy.use_plan(FaultPlan({FaultKind.TRANSACTION_CONFLICT: 1.0}))
+
+    with before_send(worker_client(handler_behind_proxy), meanwhile):
+        response = handler_behind_proxy.lambda_handler(batch, WallClockContext(budget_s=4.5))
+
+    assert failed_ids(response) == ["g-1", "g-2"]
+    assert shared_count(share_table, "hot-item") == 1  # the other invocation's share, nothing of ours

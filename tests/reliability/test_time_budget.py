@@ -183,6 +183,26 @@ def test_the_handler_answers_at_the_cutoff_even_when_a_request_outlives_the_sdk_
     assert {line["message_id"] for line in unfinished} == set(MESSAGE_IDS)
 
 
+def test_a_processor_called_without_a_context_has_no_deadline_left_over_from_an_earlier_call(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    seed_owned_items(share_table, ["item-0"])
+    processor = handler_module.worker().processor
+    expired = WallClockContext(budget_s=0)
+    with processor(
+        records=sqs_event(sqs_record(share_body("item-0"), "m-1"))["Records"],
+        handler=print,
+        lambda_context=expired,
+    ):
+        processor.process()
+
+    with processor(records=sqs_event(sqs_record(share_body("item-0"), "m-2"))["Records"], handler=print):
+        processor.process()
+
+    assert processor.response() == {"batchItemFailures": []}
+    assert int(share_table.item("item-0")["SharedCount"]) == 1  # type: ignore[index]
+
+
 def _wait_for_marker(share_table: ShareTable, event_id: str, polls: int = 100) -> None:
     """Poll until the late commit lands (the proxy relays it about 2 s after it arrived)."""
     for _ in range(polls):
