@@ -1,4 +1,4 @@
-"""The function's code asset, built without Docker: ``src/`` and its pinned requirements, as Lambda imports them.
+"""The function's code asset, built without Docker: ``src/`` and its pinned requirements, as Lambda has them.
 
 CDK's usual Python bundling runs ``pip`` inside a Docker image of the Lambda runtime. Everything the
 worker needs ships as pure-Python or ``manylinux`` wheels, so pip on the build machine can fetch the
@@ -26,16 +26,14 @@ Runner = Callable[[Sequence[str]], Any]
 
 
 def run_checked(command: Sequence[str]) -> None:
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True)  # noqa: S603 (pip, with arguments built here)
 
 
 @jsii.implements(ILocalBundling)
 class PipBundling:
     """Local bundling for ``aws_cdk.BundlingOptions(local=...)``: never falls back to Docker."""
 
-    def __init__(
-        self, source: Path, runtime: str, architecture: str, run: Runner = run_checked
-    ) -> None:
+    def __init__(self, source: Path, runtime: str, architecture: str, run: Runner = run_checked) -> None:
         if not runtime.startswith("python") or architecture not in PLATFORM_OF_ARCHITECTURE:
             raise ValueError(f"no wheels to build for runtime {runtime!r} on {architecture!r}")
         self.source = source

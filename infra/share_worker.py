@@ -37,7 +37,15 @@ from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct
 
 from infra.bundling import PipBundling
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TEMPLATE_PATH, Stack, TemplateError, load_template
+from local_runtime.template import (
+    DLQ_ID,
+    FUNCTION_ID,
+    QUEUE_ID,
+    TEMPLATE_PATH,
+    Stack,
+    TemplateError,
+    load_template,
+)
 
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 DEPLOY_TIME_VALUE = "decided-at-deploy"

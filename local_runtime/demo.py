@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -50,11 +50,13 @@ RETRY_AFTER_S = 1
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_runtime.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local_runtime.demo", description="The whole loop on the embedded AWS (make run)."
+    )
     parser.add_argument(
         "--existing-table",
         metavar="NAME",
-        help="run on the app's table NAME (template parameter ExistingTableName), created first as the app would",
+        help="run on the app's table NAME (parameter ExistingTableName), made first as the app would make it",
     )
     app_table = parser.parse_args(argv).existing_table
     started = time.monotonic()
@@ -95,7 +97,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _settings_table(stack: Stack, settings: PollerSettings) -> str:
     queue = stack.properties(QUEUE_ID, "VisibilityTimeout")
     rows: list[list[Any]] = [
-        ["table", stack.table_name(), "template" if stack.creates(TABLE_ID) else "ExistingTableName (the app's)"],
+        [
+            "table",
+            stack.table_name(),
+            "template" if stack.creates(TABLE_ID) else "ExistingTableName (the app's)",
+        ],
         ["batch size", settings.batch_size, "template"],
         ["batching window", f"{settings.batching_window_s} s", "template"],
         ["maximum concurrency", settings.maximum_concurrency, "template"],

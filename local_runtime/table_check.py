@@ -71,7 +71,9 @@ def advice(table_name: str, findings: list[Finding]) -> list[str]:
         if finding.met:
             continue
         if finding.requirement.startswith("table "):
-            lines.append(f"{table_name} does not exist: the app's stack creates it; check the name and region.")
+            lines.append(
+                f"{table_name} does not exist: the app's stack creates it; check the name and region."
+            )
         elif finding.requirement.startswith("TTL"):
             attribute = finding.requirement.removeprefix("TTL on ")
             lines.append(
@@ -83,7 +85,7 @@ def advice(table_name: str, findings: list[Finding]) -> list[str]:
         else:
             lines.append(
                 f"{finding.requirement} is missing ({finding.found} instead): the worker's keys cannot be "
-                "written to this table. A table's keys cannot change: point the worker at a table that has them."
+                "written to this table. A table's keys cannot change: use a table that has them."
             )
     return lines
 

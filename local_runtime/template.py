@@ -292,7 +292,7 @@ def _text(value: Any) -> str:
 
 
 def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | int) -> None:
-    """A parameter's ``MinValue``/``MaxValue``, ``AllowedValues`` and ``AllowedPattern``, as CloudFormation checks them."""
+    """``MinValue``/``MaxValue``, ``AllowedValues`` and ``AllowedPattern``, as CloudFormation checks them."""
     if "MinValue" in declaration and int(value) < declaration["MinValue"]:
         raise TemplateError(f"parameter {name} must be at least {declaration['MinValue']}, got {value}")
     if "MaxValue" in declaration and int(value) > declaration["MaxValue"]:

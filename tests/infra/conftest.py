@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from infra.share_worker import ShareWorker
 
-SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 STACK_NAME = "shop"
 
 
@@ -30,7 +30,7 @@ class Synthesized:
         """The logical ID of an L2 construct's CloudFormation resource in this stack."""
         child = construct.node.default_child
         assert isinstance(child, cdk.CfnElement)
-        return self.stack.get_logical_id(child)
+        return str(self.stack.get_logical_id(child))
 
 
 def synthesize(build: Callable[[cdk.Stack], ShareWorker]) -> Synthesized:

@@ -17,7 +17,9 @@ from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
 from tests.infra.conftest import Synthesized, synthesize
 
-TABLE_ARN_OF_NAME = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+TABLE_ARN_OF_NAME = (
+    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+)
 
 
 def app_table(stack: Stack) -> dynamodb.Table:
@@ -53,6 +55,7 @@ def standalone() -> Synthesized:
 
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     role = document["Resources"]["ShareWorkerRole"]["Properties"]
+    found: dict[str, Any]
     [found] = [
         statement
         for policy in role["Policies"]
@@ -62,7 +65,9 @@ def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     return found
 
 
-def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(on_app_table: Synthesized) -> None:
+def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(
+    on_app_table: Synthesized,
+) -> None:
     on_app_table.template.has_resource_properties(
         "AWS::Serverless::Function",
         {
@@ -91,7 +96,10 @@ def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(on_a
 def test_on_the_app_s_table_the_worker_creates_none_and_its_role_names_that_table_only(
     on_app_table: Synthesized,
 ) -> None:
-    document, table_id = on_app_table.document, on_app_table.logical_id(on_app_table.stack.node.find_child("AppTable"))  # type: ignore[arg-type]
+    document, table_id = (
+        on_app_table.document,
+        on_app_table.logical_id(on_app_table.stack.node.find_child("AppTable")),
+    )
 
     assert list(on_app_table.template.find_resources("AWS::DynamoDB::Table")) == [table_id]
     assert statement(document, "ShareTable")["Resource"] == {
@@ -124,7 +132,7 @@ def test_standalone_the_worker_has_a_table_of_its_own_with_keys_and_ttl(standalo
 def test_the_dlq_alarm_notifies_the_topic_only_when_one_is_given(
     on_app_table: Synthesized, standalone: Synthesized
 ) -> None:
-    topic_id = on_app_table.logical_id(on_app_table.stack.node.find_child("Ops"))  # type: ignore[arg-type]
+    topic_id = on_app_table.logical_id(on_app_table.stack.node.find_child("Ops"))
 
     heard = on_app_table.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
     quiet = standalone.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
@@ -164,7 +172,9 @@ def test_queue_dlq_and_function_are_the_template_s_own(standalone: Synthesized) 
 def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
     def build(stack: Stack) -> ShareWorker:
         worker = ShareWorker(stack, "ShareWorker")
-        worker.grant_send_messages(iam.Role(stack, "Api", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+        worker.grant_send_messages(
+            iam.Role(stack, "Api", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        )
         return worker
 
     synthesized = synthesize(build)
@@ -183,7 +193,10 @@ def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
         ),
         ({"batch_size": 20_000}, "parameter BatchSize must be at most 10000, got 20000"),
-        ({"function_timeout": Duration.seconds(25)}, "parameter FunctionTimeout must be one of 10, 15, 20, 30"),
+        (
+            {"function_timeout": Duration.seconds(25)},
+            "parameter FunctionTimeout must be one of 10, 15, 20, 30",
+        ),
     ],
 )
 def test_values_the_template_refuses_are_refused_at_synth_with_its_reason(

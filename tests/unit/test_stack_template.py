@@ -85,8 +85,14 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
     [
         ({"BatchSizes": "20"}, "template has no parameter BatchSizes"),
         ({"BatchSize": "0"}, "parameter BatchSize must be at least 1, got 0"),
-        ({"FunctionTimeout": "25"}, "parameter FunctionTimeout must be one of 10, 15, 20, 30, 45, 60, 90, 120"),
-        ({"ExistingTableName": "app#items"}, "parameter ExistingTableName must be empty, or a DynamoDB table"),
+        (
+            {"FunctionTimeout": "25"},
+            "parameter FunctionTimeout must be one of 10, 15, 20, 30, 45, 60, 90, 120",
+        ),
+        (
+            {"ExistingTableName": "app#items"},
+            "parameter ExistingTableName must be empty, or a DynamoDB table",
+        ),
         (
             {"BatchSize": "20", "MaximumBatchingWindowInSeconds": "0"},
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",

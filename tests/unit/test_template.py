@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TABLE_ID, Stack, TemplateError, load_template
+from local_runtime.template import (
+    DLQ_ID,
+    FUNCTION_ID,
+    QUEUE_ID,
+    TABLE_ID,
+    Stack,
+    TemplateError,
+    load_template,
+)
 from tests.cloudformation import lint_findings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +248,9 @@ def test_outputs_name_the_queue_dlq_and_table_and_export_the_queues_for_other_st
     assert values["ShareEventsQueueArn"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
     assert values["ShareEventsDeadLetterQueueUrl"] == {"Ref": DLQ_ID}
     assert values["ShareEventsDeadLetterQueueArn"] == {"Fn::GetAtt": [DLQ_ID, "Arn"]}
-    assert values["ShareTableName"] == {"Fn::If": ["CreatesTable", {"Ref": TABLE_ID}, {"Ref": "ExistingTableName"}]}
+    assert values["ShareTableName"] == {
+        "Fn::If": ["CreatesTable", {"Ref": TABLE_ID}, {"Ref": "ExistingTableName"}]
+    }
     assert exports == {
         name: {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
         for name in (
