@@ -83,10 +83,14 @@ def advice(table_name: str, findings: list[Finding]) -> list[str]:
                 f"--time-to-live-specification Enabled=true,AttributeName={attribute}`."
             )
         else:
-            lines.append(
-                f"{finding.requirement} is missing ({finding.found} instead): the worker's keys cannot be "
-                "written to this table. A table's keys cannot change: use a table that has them."
-            )
+            lines.append(f"{finding.requirement} is missing: the table has {finding.found}.")
+    if any(
+        not finding.met and finding.requirement.startswith(tuple(KEY_ROLES.values())) for finding in findings
+    ):
+        lines.append(
+            "The worker keys its items, feed entries and dedup markers by these attributes, and a table's "
+            "keys cannot change: name a table that has them."
+        )
     return lines
 
 

@@ -97,7 +97,8 @@ def test_check_table_says_plainly_what_a_foreign_table_lacks(
     assert "partition key PK (string) MISSING id (number)" in rows
     assert "sort key SK (string) MISSING no sort key" in rows
     assert "TTL on ExpiresAt MISSING TTL disabled" in rows
-    assert "- partition key PK (string) is missing (id (number) instead)" in report
+    assert "- partition key PK (string) is missing: the table has id (number)." in report
+    assert "- sort key SK (string) is missing: the table has no sort key." in report
     assert (
         "- TTL is not on ExpiresAt: the worker still runs, but its dedup markers are never deleted." in report
     )
