@@ -63,4 +63,4 @@ bench-moto: $(STAMP)
 	$(PY) -m bench.moto_transactions
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out
