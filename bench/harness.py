@@ -1,7 +1,7 @@
-"""What the benchmarks share: fresh seeded tables on the embedded server, the two contenders, output.
+"""What the benchmarks share: fresh seeded tables on the embedded server, the three contenders, output.
 
-Each contender is a callable that handles one SQS batch and exposes the DynamoDB client it sends
-with, so a benchmark can count that client's requests or slow them down (``client_hooks``).
+Each contender is a callable that handles one SQS batch and exposes the DynamoDB clients it sends
+with, so a benchmark can count, log or slow down their requests (``client_hooks``, ``request_log``).
 """
 
 from __future__ import annotations
@@ -16,20 +16,26 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, cast
 
 import boto3
 import moto
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.client import BaseClient
 
 import handler
 from bench.baseline import SequentialBaseline
+from bench.peer import IdempotentPeer, create_idempotency_table
 from local_runtime.capture import captured_telemetry
 from local_runtime.embedded_aws import LOCAL_ENV
 from local_runtime.provision import create_table, seed_items
-from services.bootstrap import dynamodb_resource
+from local_runtime.reliability import scan_all
+from local_runtime.template import Stack
+from services.bootstrap import RETRY_CONFIG, dynamodb_resource
 from services.dynamodb_service import DynamoDBService
-from services.keys import item_key
+from services.keys import item_key, user_pk
+from services.lambda_context import LocalLambdaContext
 from tests.factories import share_body, sqs_event, sqs_record
 
 SHARER = "bench-user"
@@ -70,7 +76,10 @@ def local_aws() -> Iterator[LocalAws]:
 
 class Contender(Protocol):
     name: str
-    client: BaseClient
+    clients: tuple[BaseClient, ...]
+    """Every DynamoDB client it sends with."""
+    tables: tuple[str, ...]
+    """Every table it reads or writes."""
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -82,13 +91,42 @@ class ShareWorker:
 
     def __init__(self, table_name: str) -> None:
         os.environ["TABLE_NAME"] = table_name
+        self.tables: tuple[str, ...] = (table_name,)
         handler.worker.cache_clear()
-        self.client: BaseClient = handler.worker().share_service.dynamodb_service.table.meta.client
+        self.clients: tuple[BaseClient, ...] = (
+            handler.worker().share_service.dynamodb_service.table.meta.client,
+        )
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         with captured_telemetry():
             response: dict[str, Any] = handler.lambda_handler(event, None)
         return response
+
+
+class Peer:
+    """The careful team's design of ``bench/peer.py``, its idempotency table beside the shared one.
+
+    Each batch gets a Lambda context whose remaining time is the template's function timeout, or
+    ``timeout_ms``: an in-progress idempotency record expires when that time is up.
+    """
+
+    name = "peer"
+
+    def __init__(self, table_name: str, timeout_ms: int | None = None) -> None:
+        table = dynamodb_resource().Table(table_name)
+        idempotency_table = f"{table_name}-idempotency"
+        idempotency_client = boto3.session.Session().client("dynamodb", config=RETRY_CONFIG)
+        create_idempotency_table(idempotency_client, idempotency_table)
+        self.clients: tuple[BaseClient, ...] = (table.meta.client, idempotency_client)
+        self.tables: tuple[str, ...] = (table_name, idempotency_table)
+        self.handle = IdempotentPeer(
+            DynamoDBService(table_name, table=table), idempotency_table, idempotency_client
+        )
+        self.timeout_ms = timeout_ms or function_timeout_ms()
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        context = LocalLambdaContext(remaining_time_ms=self.timeout_ms)
+        return self.handle(event, cast(LambdaContext, context))
 
 
 class Baseline:
@@ -98,14 +136,30 @@ class Baseline:
 
     def __init__(self, table_name: str) -> None:
         table = dynamodb_resource().Table(table_name)
-        self.client: BaseClient = table.meta.client
+        self.clients: tuple[BaseClient, ...] = (table.meta.client,)
+        self.tables: tuple[str, ...] = (table_name,)
         self.handle = SequentialBaseline(DynamoDBService(table_name, table=table))
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         return self.handle(event)
 
 
-CONTENDERS: tuple[Callable[[str], Contender], ...] = (ShareWorker, Baseline)
+CONTENDERS: tuple[Callable[[str], Contender], ...] = (ShareWorker, Peer, Baseline)
+
+
+@cache
+def function_timeout_ms() -> int:
+    return Stack().function().timeout_s * 1000
+
+
+def key_names(tables: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each table's key attributes, partition key first, as DynamoDB describes them."""
+    client = boto3.client("dynamodb")
+    names: dict[str, tuple[str, ...]] = {}
+    for table in tables:
+        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
+        names[table] = tuple(key["AttributeName"] for key in sorted(schema, key=lambda key: key["KeyType"]))
+    return names
 
 
 @dataclass(frozen=True)
@@ -151,6 +205,10 @@ class BenchTable:
             item = self._table.get_item(Key=item_key(item_id), ConsistentRead=True).get("Item", {})
             total += int(str(item.get("SharedCount", 0)))
         return total
+
+    def feed_entries(self) -> int:
+        """Activity-feed entries written so far, every user's."""
+        return sum(str(record["PK"]).startswith(user_pk("")) for record in scan_all(self._table))
 
 
 def share_batch(item_ids: Sequence[str]) -> dict[str, Any]:

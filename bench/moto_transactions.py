@@ -87,7 +87,7 @@ class ShareTransactions:
             event_id=event_id,
             shared_at="2025-11-13T10:30:00.000Z",
         )
-        self.dynamodb.transact_write(self.service.share_transaction(event, self.item))
+        self.dynamodb.transact_write(self.service.transaction(self.item, [event]))
 
 
 def main() -> int:

@@ -73,6 +73,9 @@ class FaultKind(Enum):
     """``TransactWriteItems`` only: cancelled with a ``TransactionConflict`` reason, not relayed."""
     UNPROCESSED_KEYS = "unprocessed keys"
     """``BatchGetItem`` only: half the keys (rounded up) come back in ``UnprocessedKeys``, unread."""
+    HANG = "hang"
+    """The request is held, never relayed and never answered, until the proxy stops. Only forced
+    (:meth:`FaultProxy.inject`): a random plan never draws it."""
 
     def applies_to(self, operation: str) -> bool:
         only_for = {FaultKind.TRANSACTION_CONFLICT: TRANSACT_WRITE, FaultKind.UNPROCESSED_KEYS: BATCH_GET}
@@ -97,9 +100,10 @@ class FaultPlan:
 
     @classmethod
     def every_kind(cls, total_rate: float, *, slow_response_s: float = 0.05, seed: int = 0) -> FaultPlan:
-        """``total_rate`` of DynamoDB requests faulted, split evenly over every kind."""
-        share = total_rate / len(FaultKind)
-        return cls({kind: share for kind in FaultKind}, slow_response_s=slow_response_s, seed=seed)
+        """``total_rate`` of DynamoDB requests faulted, split evenly over every kind that answers."""
+        kinds = [kind for kind in FaultKind if kind is not FaultKind.HANG]
+        share = total_rate / len(kinds)
+        return cls({kind: share for kind in kinds}, slow_response_s=slow_response_s, seed=seed)
 
 
 @dataclass
@@ -147,7 +151,13 @@ class FaultProxy(LoopbackServer):
         self._forced: deque[_Forced] = deque()
         self._crash: _Crash | None = None
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        """Set when the proxy stops: releases the requests it holds (:attr:`FaultKind.HANG`)."""
         super().__init__(_ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self), "fault-proxy")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        super().stop()
 
     @property
     def plan(self) -> FaultPlan:
@@ -166,6 +176,11 @@ class FaultProxy(LoopbackServer):
         """
         with self._lock:
             self._forced.append(_Forced(kind, operation, times))
+
+    def clear(self) -> None:
+        """Forget the forced faults not used yet."""
+        with self._lock:
+            self._forced.clear()
 
     def crash_at(self, transaction: int, crash: Callable[[], None]) -> None:
         """When the ``transaction``-th ``TransactWriteItems`` request (counted from the start) arrives,
@@ -293,6 +308,10 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
             self._reset_connection()
             return
         if fault is FaultKind.CONNECTION_RESET:
+            self._reset_connection()
+            return
+        if fault is FaultKind.HANG:
+            proxy.stopping.wait()
             self._reset_connection()
             return
         if fault is FaultKind.THROTTLING:

@@ -82,9 +82,12 @@ class PollerScenarioResult(ScenarioResult):
 
 
 def crash_scenario(events: int, *, seed: int = 0) -> PollerScenario:
-    """Scenario 3: every event sent once; the poller is killed at the 5th transaction of the batch
-    that reaches the middle of the events (batches are full: all events are queued beforehand)."""
-    share = ShareScenario("3 crash", events=events, items=5, max_copies=1, seed=seed)
+    """Scenario 3: every event sent once; the poller is killed at a transaction past the middle of
+    the events (batches are full: all events are queued beforehand).
+
+    The events spread over as many items as there are events: the shares of one item in a batch
+    commit in one transaction, so with few items there would be too few transactions to crash at."""
+    share = ShareScenario("3 crash", events=events, items=events, max_copies=1, seed=seed)
     crash_at = events // 2 // SQS_MAX_BATCH * SQS_MAX_BATCH + 5
     return PollerScenario(share, pollers=1, max_concurrency=1, crash_at_transaction=crash_at)
 

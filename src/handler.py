@@ -40,6 +40,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor = worker().processor
     return dict(
         process_partial_response(
-            event=event, record_handler=processor.record_handler.handle, processor=processor, context=context
+            event=event, record_handler=processor.record_handler.parse, processor=processor, context=context
         )
     )

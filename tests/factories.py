@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from local_runtime.synthetic_sqs import sqs_event, sqs_record
+from services.lambda_context import LocalLambdaContext
 
-__all__ = ["failed_ids", "share_body", "sqs_event", "sqs_record"]
+__all__ = ["WallClockContext", "failed_ids", "fifo_record", "share_body", "sqs_event", "sqs_record"]
 
 
 def share_body(
@@ -29,3 +32,29 @@ def share_body(
 
 def failed_ids(response: dict[str, Any]) -> list[str]:
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+@dataclass
+class WallClockContext(LocalLambdaContext):
+    """A Lambda context whose remaining time runs down with the wall clock, as Lambda's does."""
+
+    budget_s: float = 10.0
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.budget_s - (time.monotonic() - self.started)) * 1000)
+
+
+FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:share-events.fifo"
+
+
+def fifo_record(body: str, message_id: str, group: str, sequence: int) -> dict[str, Any]:
+    """A record from a FIFO queue, in the shape of AWS's FIFO sample event for Lambda."""
+    record = sqs_record(body, message_id)
+    record["attributes"].update(
+        MessageGroupId=group,
+        MessageDeduplicationId=f"dedup-{message_id}",
+        SequenceNumber=f"{18849496460467696128 + sequence}",
+    )
+    record["eventSourceARN"] = FIFO_QUEUE_ARN
+    return record

@@ -1,44 +1,79 @@
-"""Powertools' SQS ``BatchProcessor`` with the batch-level steps a share batch needs.
+"""Powertools' SQS ``BatchProcessor``, processing a share batch as a whole instead of record by record.
 
-Powertools hands records to a handler one at a time. This subclass keeps its bookkeeping
-(success and failure lists, the ``batchItemFailures`` response) and adds, around it:
+Powertools hands records to a handler one at a time. This subclass keeps its bookkeeping (success
+and failure lists, the ``batchItemFailures`` response) and replaces the loop, because the records of
+one batch are worth more together:
 
-* one shared read snapshot for the whole batch (see :mod:`services.batch_reads`);
-* records of different items run in parallel, records of one item in their queue order, so they
-  never conflict with each other and a later share sees the effect of an earlier one;
-* a deadline guard: once the invocation's remaining time drops below the margin, records not yet
-  started are failed untouched, so the invocation still answers with its partial batch response
-  (a Lambda timeout would discard it and SQS would redeliver the whole batch). A record already
-  started may still overrun: the margin does not cover an SDK call's worst case of retries;
-* a clear whole-batch failure when a record without ``messageId`` fails, since SQS cannot be
-  told to retry just that record.
+1. every record is parsed; a record that breaks the message contract fails alone;
+2. ONE read for the whole batch (:mod:`services.batch_snapshot`), before any write;
+3. a plan (:mod:`services.batch_plan`) and its lanes (:mod:`services.lanes`), run in parallel on
+   worker threads: the new shares of one item commit in one transaction;
+4. each record is logged, counted and reported in queue order, on this thread.
+
+The time budget holds whatever DynamoDB does: no request starts with less than the margin left
+(:mod:`services.deadline`), and this thread stops waiting for the workers at the cutoff
+(``RESPONSE_RESERVE_MS`` before the deadline): records not finished by then are reported for retry.
+A transaction still in flight then may commit later; its record comes back and is settled as a
+duplicate.
+
+FIFO queues (``eventSourceARN`` ending in ``.fifo``) run one lane per ``MessageGroupId``: a failed
+record stops the later records of its group, which are reported untouched, while other groups go on
+— the rule of Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)``, which cannot be
+used itself because it hands records over one at a time.
 """
 
 from __future__ import annotations
 
-import sys
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.batch_reads import BatchReads
-from services.errors import DeadlineApproaching, UnreportableFailure
-from services.outcomes import BATCH_SIZE_METRIC, FAILED_RECORDS_METRIC, SUCCESSFUL_RECORDS_METRIC
+from services import deadline as budget
+from services.batch_plan import BatchPlan, Known, plan_batch
+from services.batch_snapshot import BatchSnapshot
+from services.deadline import Deadline, RemainingTime
+from services.errors import DeadlineApproaching, RetryableProcessingError, UnreportableFailure
+from services.lanes import BatchResults, LaneRunner, Result
+from services.outcomes import (
+    BATCH_SIZE_METRIC,
+    FAILED_RECORDS_METRIC,
+    SUCCESSFUL_RECORDS_METRIC,
+    TRANSACTION_RETRIES_METRIC,
+    Settlement,
+)
 from services.record_handler import ParsedRecord, ShareRecordHandler
 from services.share_event import ShareEvent
+from services.share_service import ShareService
 from services.telemetry import count, logger
+
+CUTOFF_POLL_S = 0.5
+"""The cutoff is re-read this often while waiting, so a context whose clock is not the wall clock works."""
+FIFO_SUFFIX = ".fifo"
+
+
+class _NoDeadline:
+    """The remaining time when the processor runs without a Lambda context (a script, a unit test)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 2**31
 
 
 class ShareBatchProcessor(BatchProcessor):
     def __init__(
-        self, record_handler: ShareRecordHandler, *, max_parallel: int, deadline_margin_ms: int
+        self,
+        share_service: ShareService,
+        record_handler: ShareRecordHandler,
+        *,
+        max_parallel: int,
+        deadline_margin_ms: int,
     ) -> None:
         # A batch whose records all failed is reported record by record like any other, instead of
         # Powertools raising: Lambda's Errors metric stays for real crashes. SQS retries the same way.
         super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self.share_service = share_service
         self.record_handler = record_handler
         self.max_parallel = max_parallel
         self.deadline_margin_ms = deadline_margin_ms
@@ -46,49 +81,86 @@ class ShareBatchProcessor(BatchProcessor):
     def process(self) -> list[tuple[Any, ...]]:
         records = [SQSRecord(raw) for raw in self.records]
         parsed = [self.record_handler.parse(record) for record in records]
-        reads = self.record_handler.reads_for(parsed)
-        results: list[tuple[Any, ...] | None] = [None] * len(records)
-
-        def run_in_order(indices: list[int]) -> None:
-            for index in indices:
-                results[index] = self._process_one(records[index], parsed[index], reads)
-
-        groups = _groups_by_item(parsed)
-        if len(groups) == 1 or self.max_parallel == 1:
-            for indices in groups:
-                run_in_order(indices)
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(groups))) as pool:
-                list(pool.map(run_in_order, groups))
-        self._report_batch(len(records))
-        return [result for result in results if result is not None]
-
-    def _process_one(self, record: SQSRecord, parsed: ParsedRecord, reads: BatchReads) -> tuple[Any, ...]:
-        if self._remaining_ms() < self.deadline_margin_ms:
-            logger.warning(
-                "Too little invocation time left: record left untouched for SQS to retry",
-                extra={"message_id": record.get("messageId"), "remaining_ms": self._remaining_ms()},
-            )
-            error = DeadlineApproaching(f"less than {self.deadline_margin_ms} ms of invocation time left")
-            return self.failure_handler(record=record, exception=(type(error), error, None))
+        context = cast(RemainingTime | None, getattr(self, "lambda_context", None))
+        deadline = Deadline(context or _NoDeadline(), self.deadline_margin_ms)
+        results = BatchResults(len(records))
+        # Not a ``with`` block: leaving one waits for every thread, a hanging request's included.
+        pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane")
         try:
-            outcome = self.record_handler.handle(record, parsed, reads)
-        except Exception:  # noqa: BLE001 - any failure of one record is reported for that record alone
-            return self.failure_handler(record=record, exception=sys.exc_info())
-        return self.success_handler(record=record.raw_event, result=outcome)
+            self._run(records, parsed, deadline, results, pool)
+        finally:
+            # A thread still in a request is left behind; BatchResults ignores what it does next.
+            pool.shutdown(wait=False, cancel_futures=True)
+        final, retries = results.close()
+        responses = [
+            self._report(record, parsed[index], final[index] or _unfinished(deadline))
+            for index, record in enumerate(records)
+        ]
+        self._report_batch(len(records), retries)
+        return responses
 
-    def _remaining_ms(self) -> int:
-        context = getattr(self, "lambda_context", None)
-        return int(context.get_remaining_time_in_millis()) if context is not None else sys.maxsize
+    def _run(
+        self,
+        records: list[SQSRecord],
+        parsed: list[ParsedRecord],
+        deadline: Deadline,
+        results: BatchResults,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        for index, record in enumerate(parsed):
+            if not isinstance(record, ShareEvent):
+                results.settle(index, record)  # a validation error, whatever happens to the rest
+        events = [event for event in parsed if isinstance(event, ShareEvent)]
+        read = pool.submit(_obeying(deadline, self.share_service.read_snapshot), events)
+        if not _finished([read], deadline):
+            return
+        error = read.exception()
+        if error is not None:
+            for index in range(len(parsed)):
+                results.settle(index, _as_failure(error))
+            return
+        groups = _message_groups(records)
+        plan = plan_batch(parsed, read.result(), groups)
+        in_lanes = {index for lane in plan.lanes for index in lane}
+        for index, step in enumerate(plan.steps):
+            if isinstance(step, Known) and index not in in_lanes:
+                results.settle(index, step.result)
+        self._run_lanes(plan, read.result(), deadline, results, pool, fifo=groups is not None)
 
-    def _report_batch(self, size: int) -> None:
+    def _run_lanes(
+        self,
+        plan: BatchPlan,
+        snapshot: BatchSnapshot,
+        deadline: Deadline,
+        results: BatchResults,
+        pool: ThreadPoolExecutor,
+        *,
+        fifo: bool,
+    ) -> None:
+        runner = LaneRunner(plan, snapshot, self.share_service, results, deadline, fifo)
+        lanes = {pool.submit(runner.run, lane): lane for lane in plan.lanes}
+        _finished(list(lanes), deadline)
+        for future, lane in lanes.items():
+            crash = future.exception() if future.done() else None
+            if crash is not None:
+                for index in lane:
+                    results.settle(index, _as_failure(crash))
+
+    def _report(self, record: SQSRecord, parsed: ParsedRecord, result: Result) -> tuple[Any, ...]:
+        self.record_handler.report(record, parsed, result)
+        if isinstance(result, Settlement):
+            return self.success_handler(record=record.raw_event, result=result.outcome)
+        return self.failure_handler(record=record, exception=(type(result), result, result.__traceback__))
+
+    def _report_batch(self, size: int, retries: int) -> None:
         count(BATCH_SIZE_METRIC, size)
         count(SUCCESSFUL_RECORDS_METRIC, len(self.success_messages))
         count(FAILED_RECORDS_METRIC, len(self.fail_messages))
+        count(TRANSACTION_RETRIES_METRIC, retries)
         if self.fail_messages:
             logger.info(
                 "Batch finished with failures",
-                extra={"batch_size": size, "failed": len(self.fail_messages)},
+                extra={"batch_size": size, "failed": len(self.fail_messages), "transaction_retries": retries},
             )
 
     def _collect_sqs_failures(self) -> list[dict[str, str]]:
@@ -107,9 +179,47 @@ class ShareBatchProcessor(BatchProcessor):
         return [{"itemIdentifier": record.message_id} for record in failed]
 
 
-def _groups_by_item(parsed: list[ParsedRecord]) -> list[list[int]]:
-    """Record positions grouped by item, each group in queue order; invalid records stand alone."""
-    groups: dict[object, list[int]] = defaultdict(list)
-    for index, event in enumerate(parsed):
-        groups[event.item_id if isinstance(event, ShareEvent) else ("invalid", index)].append(index)
-    return list(groups.values())
+def _obeying(
+    deadline: Deadline, work: Callable[[list[ShareEvent]], BatchSnapshot]
+) -> Callable[[list[ShareEvent]], BatchSnapshot]:
+    """``work`` run on a worker thread under ``deadline``, which it checks before it starts."""
+
+    def run(events: list[ShareEvent]) -> BatchSnapshot:
+        with budget.obeying(deadline):
+            deadline.check("the batch's read")
+            return work(events)
+
+    return run
+
+
+def _finished(futures: Sequence[Future[Any]], deadline: Deadline) -> bool:
+    """Wait for ``futures`` until the cutoff; whether they all finished."""
+    pending = set(futures)
+    while pending:
+        left = deadline.seconds_until_cutoff()
+        if left <= 0:
+            return False
+        _, pending = wait(pending, timeout=min(left, CUTOFF_POLL_S))
+    return True
+
+
+def _message_groups(records: list[SQSRecord]) -> list[str] | None:
+    """Each record's ``MessageGroupId`` when the batch comes from a FIFO queue, else ``None``."""
+    if not any(str(record.get("eventSourceARN") or "").endswith(FIFO_SUFFIX) for record in records):
+        return None
+    return [str((record.get("attributes") or {}).get("MessageGroupId", "")) for record in records]
+
+
+def _as_failure(error: BaseException) -> Exception:
+    if isinstance(error, RetryableProcessingError):
+        return error
+    return RetryableProcessingError(f"unexpected error: {type(error).__name__}: {error}")
+
+
+def _unfinished(deadline: Deadline) -> DeadlineApproaching:
+    remaining = deadline.remaining_ms()
+    return DeadlineApproaching(
+        f"not finished {remaining} ms before the invocation's deadline: reported for SQS to retry "
+        "(a write still in flight is settled as a duplicate on redelivery)",
+        remaining_ms=remaining,
+    )

@@ -13,6 +13,7 @@ from botocore.config import Config
 from services.activity_service import ActivityService
 from services.batch_processor import ShareBatchProcessor
 from services.config import Settings
+from services.deadline import check_budget, guard_client
 from services.dynamodb_service import DynamoDBService
 from services.record_handler import ShareRecordHandler
 from services.share_service import ShareService
@@ -22,17 +23,24 @@ if TYPE_CHECKING:
 
 CONNECTION_POOL_SIZE = 16
 
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.5
+
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 4},
-    connect_timeout=2,
-    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
     max_pool_connections=CONNECTION_POOL_SIZE,
 )
-"""The one place SDK retries and timeouts are set.
+"""The one place SDK retries and timeouts are set, sized for the time budget (``services.deadline``).
 
-Standard mode retries throttling, 5xx and connection errors with jittered backoff; four attempts
-in all (``total_max_attempts``: botocore's ``max_attempts`` would count retries only, so 4 meant 5
-attempts) stay well inside the function timeout. The pool allows every parallel record its own connection.
+Standard mode retries throttling, 5xx, connection errors and timeouts with jittered backoff, three
+attempts in all (``total_max_attempts`` counts the first one; a retried ``TransactWriteItems`` keeps
+its ``ClientRequestToken``, so DynamoDB applies it once). One attempt lasts at most connect + read
+timeout, 2.5 s: DynamoDB answers in milliseconds, so an attempt that long is a broken connection,
+better retried. No attempt starts with less than ``DEADLINE_MARGIN_MS`` (3 s) left, so every attempt
+ends with time left to answer SQS; :func:`build_worker` refuses a margin for which that is not true.
+The pool allows every parallel lane its own connection.
 """
 
 
@@ -62,16 +70,19 @@ def build_worker(
     environ: Mapping[str, str] | None = None,
 ) -> Worker:
     settings = settings or (Settings.from_env(environ) if environ is not None else Settings.from_env())
+    check_budget(settings.deadline_margin_ms, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
     table = (resource or dynamodb_resource(max_parallel=settings.max_parallel_records)).Table(
         settings.table_name
     )
+    guard_client(table.meta.client)
     dynamodb_service = DynamoDBService(settings.table_name, table=table)
     activity_service = ActivityService(dynamodb_service)
     share_service = ShareService(
         dynamodb_service, activity_service, dedup_ttl=timedelta(days=settings.dedup_ttl_days)
     )
     processor = ShareBatchProcessor(
-        ShareRecordHandler(share_service),
+        share_service,
+        ShareRecordHandler(),
         max_parallel=settings.max_parallel_records,
         deadline_margin_ms=settings.deadline_margin_ms,
     )

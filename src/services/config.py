@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from services.errors import ConfigurationError
 
 DEFAULT_DEDUP_TTL_DAYS = 30
+MIN_DEDUP_TTL_DAYS = 14
+"""SQS keeps a message at most 14 days (in the DLQ too): a marker must outlive any redelivery."""
 DEFAULT_MAX_PARALLEL_RECORDS = 10
 DEFAULT_DEADLINE_MARGIN_MS = 3000
 
@@ -25,10 +27,20 @@ class Settings:
             raise ConfigurationError("TABLE_NAME is not set: the worker needs the name of its DynamoDB table")
         return cls(
             table_name=table_name,
-            dedup_ttl_days=_positive_int(environ, "DEDUP_TTL_DAYS", DEFAULT_DEDUP_TTL_DAYS),
+            dedup_ttl_days=_dedup_ttl_days(environ),
             max_parallel_records=_positive_int(environ, "MAX_PARALLEL_RECORDS", DEFAULT_MAX_PARALLEL_RECORDS),
             deadline_margin_ms=_positive_int(environ, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS),
         )
+
+
+def _dedup_ttl_days(environ: Mapping[str, str]) -> int:
+    days = _positive_int(environ, "DEDUP_TTL_DAYS", DEFAULT_DEDUP_TTL_DAYS)
+    if days < MIN_DEDUP_TTL_DAYS:
+        raise ConfigurationError(
+            f"DEDUP_TTL_DAYS must be at least {MIN_DEDUP_TTL_DAYS}, got {days}: a message can wait 14 days "
+            "in the queues and be redriven, and its eventId must still be remembered then"
+        )
+    return days
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -6,15 +6,16 @@ attribute-value transformation, so transactions and batch reads use plain Python
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.errors import RetryableProcessingError
+from services import deadline
+from services.errors import RetryableProcessingError, Throttled
 from services.keys import Key, item_key
 
 if TYPE_CHECKING:
@@ -24,8 +25,15 @@ BATCH_GET_MAX_KEYS = 100
 UNPROCESSED_KEYS_ATTEMPTS = 5
 UNPROCESSED_KEYS_BASE_DELAY_S = 0.05
 
+THROTTLING_ERROR_CODES = frozenset(
+    {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+)
+"""Top-level errors by which DynamoDB refuses a request for throughput (the SDK retried them already)."""
+
 Item = dict[str, Any]
 CancellationReason = Mapping[str, Any]
+
+_deserializer = TypeDeserializer()
 
 
 class TransactionCancelled(Exception):
@@ -35,6 +43,15 @@ class TransactionCancelled(Exception):
         codes = [reason.get("Code", "None") for reason in reasons]
         super().__init__(f"transaction cancelled: {codes}")
         self.reasons = list(reasons)
+
+
+def plain_item(image: Mapping[str, Any]) -> Item:
+    """An item image from a cancellation reason, in plain Python values.
+
+    boto3's resource layer converts the items of successful answers, not those inside an error, so
+    ``CancellationReasons`` carry DynamoDB JSON (``{"UserId": {"S": "u1"}}``).
+    """
+    return {name: _deserializer.deserialize(value) for name, value in image.items()}
 
 
 class DynamoDBService:
@@ -100,7 +117,7 @@ class DynamoDBService:
                 if not unprocessed:
                     break
                 pending = cast(list[Key], unprocessed["Keys"])
-                time.sleep(UNPROCESSED_KEYS_BASE_DELAY_S * 2**attempt)
+                deadline.pause(UNPROCESSED_KEYS_BASE_DELAY_S * 2**attempt, "BatchGetItem of unprocessed keys")
             else:
                 raise RetryableProcessingError(
                     f"BatchGetItem left {len(pending)} keys unprocessed after retries"
@@ -108,13 +125,20 @@ class DynamoDBService:
         return found
 
     def transact_write(self, actions: Sequence[Mapping[str, Any]]) -> None:
-        """One all-or-nothing ``TransactWriteItems``; a cancellation raises :class:`TransactionCancelled`."""
+        """One all-or-nothing ``TransactWriteItems``.
+
+        A cancellation raises :class:`TransactionCancelled`, a refusal for throughput
+        :class:`~services.errors.Throttled`, anything else ``RetryableProcessingError``.
+        """
         try:
             self.table.meta.client.transact_write_items(TransactItems=list(actions))  # type: ignore[arg-type]
         except ClientError as error:
-            if _error_code(error) == "TransactionCanceledException":
+            code = _error_code(error)
+            if code == "TransactionCanceledException":
                 reasons = error.response.get("CancellationReasons", [])
                 raise TransactionCancelled(reasons) from error
+            if code in THROTTLING_ERROR_CODES:
+                raise Throttled(f"TransactWriteItems refused for throughput: {code}") from error
             raise _retryable("TransactWriteItems", error) from error
         except BotoCoreError as error:
             raise _retryable("TransactWriteItems", error) from error

@@ -22,8 +22,24 @@ class RetryableProcessingError(ShareWorkerError):
     """A transient failure (throttling, conflict, network); the record is retried."""
 
 
+class Throttled(RetryableProcessingError):
+    """DynamoDB refused a request for throughput after the SDK's own retries; worth another try later."""
+
+
+class ContentionExhausted(RetryableProcessingError):
+    """A transaction kept being cancelled for conflicts or throttling until the time budget ran out."""
+
+
 class DeadlineApproaching(RetryableProcessingError):
-    """Too little invocation time was left to start the record; it is left untouched for a retry."""
+    """Too little invocation time was left to start the record's writes; it is left for a retry."""
+
+    def __init__(self, message: str, remaining_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.remaining_ms = remaining_ms
+
+
+class SkippedAfterGroupFailure(RetryableProcessingError):
+    """FIFO: an earlier record of the same message group failed, so this one was not attempted."""
 
 
 class UnreportableFailure(ShareWorkerError):

@@ -1,18 +1,22 @@
-"""One SQS record in, one outcome out: parse, apply, log and count."""
+"""One SQS record: parsed at the edge, then, once the batch is done, logged and counted as it ended."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from services.batch_reads import BatchReads
-from services.errors import InvalidShareEvent
-from services.outcomes import PROCESSING_ERRORS_METRIC, VALIDATION_ERRORS_METRIC, Outcome
+from services.errors import DeadlineApproaching, InvalidShareEvent, SkippedAfterGroupFailure
+from services.outcomes import (
+    PROCESSING_ERRORS_METRIC,
+    REUSED_EVENT_IDS_METRIC,
+    VALIDATION_ERRORS_METRIC,
+    Outcome,
+    Settlement,
+)
 from services.share_event import ShareEvent, parse_share_event
-from services.share_service import ShareService
 from services.telemetry import count, logger
 from services.timestamps import utc_now
 
@@ -22,40 +26,64 @@ OUTCOME_LOG = {
     Outcome.ITEM_NOT_FOUND: "Share skipped: the item does not exist",
     Outcome.UNAUTHORIZED: "Share refused: the item is private and the sharer is not its owner",
 }
+DEADLINE_LOG = "Too little invocation time left: record left for SQS to retry"
+SKIPPED_LOG = "Record not attempted: an earlier record of its message group failed; left for SQS to retry"
+REUSED_LOG = (
+    "Reused eventId: it was applied earlier for another item or user (a producer bug); nothing written"
+)
 
 ParsedRecord = ShareEvent | InvalidShareEvent
 
 
 class ShareRecordHandler:
-    def __init__(self, share_service: ShareService, clock: Callable[[], datetime] = utc_now) -> None:
-        self.share_service = share_service
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
 
     def parse(self, record: SQSRecord) -> ParsedRecord:
-        """The record's event, or the validation error to raise when the record is handled."""
+        """The record's event, or the validation error it is reported with."""
         try:
             return parse_share_event(record.get("body"), now=self.clock())
         except InvalidShareEvent as error:
             return error
 
-    def reads_for(self, parsed: Sequence[ParsedRecord]) -> BatchReads:
-        return self.share_service.reads_for([event for event in parsed if isinstance(event, ShareEvent)])
-
-    def handle(self, record: SQSRecord, parsed: ParsedRecord, reads: BatchReads) -> Outcome:
-        """Apply one record. Raises (after logging and counting) when SQS must retry it."""
+    def report(self, record: SQSRecord, parsed: ParsedRecord, result: Settlement | Exception) -> None:
+        """Log and count how the record ended, with its message id (and the event's ids when valid)."""
         context: dict[str, Any] = {"message_id": record.get("messageId")}
-        if isinstance(parsed, InvalidShareEvent):
+        if isinstance(parsed, ShareEvent):
+            context.update(event_id=parsed.event_id, item_id=parsed.item_id, user_id=parsed.user_id)
+        if isinstance(result, Settlement):
+            self._report_settled(result, context)
+        elif isinstance(result, InvalidShareEvent):
             count(VALIDATION_ERRORS_METRIC)
-            logger.error(f"Invalid share event: {parsed}", extra=context)
-            raise parsed
-        context.update(event_id=parsed.event_id, item_id=parsed.item_id, user_id=parsed.user_id)
-        try:
-            outcome = self.share_service.apply(parsed, reads)
-        except Exception as error:
+            logger.error(f"Invalid share event: {result}", extra=context)
+        elif isinstance(result, DeadlineApproaching):
+            logger.warning(
+                DEADLINE_LOG, extra={**context, "reason": str(result), "remaining_ms": result.remaining_ms}
+            )
+        elif isinstance(result, SkippedAfterGroupFailure):
+            logger.warning(SKIPPED_LOG, extra={**context, "message_group_id": _message_group(record)})
+        else:
             count(PROCESSING_ERRORS_METRIC)
-            logger.exception(f"Share event failed and will be retried: {error}", extra=context)
-            raise
-        count(outcome.metric_name)
+            logger.error(f"Share event failed and will be retried: {result}", extra=context, exc_info=result)
+
+    @staticmethod
+    def _report_settled(settlement: Settlement, context: dict[str, Any]) -> None:
+        count(settlement.outcome.metric_name)
+        if settlement.reused_from is not None:
+            count(REUSED_EVENT_IDS_METRIC)
+            logger.warning(
+                REUSED_LOG,
+                extra={
+                    **context,
+                    "earlier_item_id": settlement.reused_from.get("ItemId"),
+                    "earlier_user_id": settlement.reused_from.get("UserId"),
+                },
+            )
+        outcome = settlement.outcome
         log = logger.info if outcome in (Outcome.APPLIED, Outcome.DUPLICATE) else logger.warning
         log(OUTCOME_LOG[outcome], extra={**context, "outcome": outcome.name})
-        return outcome
+
+
+def _message_group(record: SQSRecord) -> str | None:
+    attributes: dict[str, Any] = record.get("attributes") or {}
+    return attributes.get("MessageGroupId")

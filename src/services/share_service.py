@@ -1,29 +1,65 @@
-"""Applying one share event: the decision, the single transaction and what its cancellation means."""
+"""Applying the new shares of one item: one transaction, and what to do when DynamoDB cancels it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from services import deadline
 from services.activity_service import ActivityService
-from services.batch_reads import BatchReads
-from services.dynamodb_service import (
-    ITEM_SHAREABLE_CONDITION,
-    CancellationReason,
-    DynamoDBService,
-    Item,
-    TransactionCancelled,
-)
-from services.errors import RetryableProcessingError
-from services.keys import item_key, marker_key
-from services.outcomes import Outcome
+from services.backoff import FullJitterBackoff
+from services.batch_snapshot import BatchSnapshot, read_snapshot
+from services.dynamodb_service import DynamoDBService, Item, TransactionCancelled
+from services.errors import ContentionExhausted, DeadlineApproaching, RetryableProcessingError, Throttled
+from services.keys import marker_key
+from services.outcomes import APPLIED, DUPLICATE, ITEM_NOT_FOUND, UNAUTHORIZED, Outcome, Settlement
 from services.share_event import ShareEvent
+from services.share_transaction import (
+    MAX_SHARES_PER_TRANSACTION,
+    MAX_TRANSACTION_BYTES,
+    ShareWrites,
+    estimated_size,
+    read_cancellation,
+    transaction_actions,
+)
 from services.timestamps import format_utc, utc_now
 
-MARKER_ACTION, ITEM_ACTION, ACTIVITY_ACTION = 0, 1, 2
-CONDITION_FAILED = "ConditionalCheckFailed"
-NO_FAILURE = "None"
+
+@dataclass
+class CommitResult:
+    """How a group of shares ended, by position in the group passed to :meth:`ShareService.commit`."""
+
+    settled: dict[int, Settlement] = field(default_factory=dict)
+    left_over: list[int] = field(default_factory=list)
+    """Shares not attempted to the end: the caller decides again how to apply them."""
+    failure: RetryableProcessingError | None = None
+    """The error of every share neither settled nor left over."""
+    item_after: Item | None = None
+    """The item as last known (``None``: it does not exist)."""
+    retries: int = 0
+    """Transactions sent again after a cancellation for contention."""
+
+
+def shares_freely(item: Mapping[str, object]) -> bool:
+    """Anyone may share this item: it is public, or it has no owner."""
+    return item.get("IsPublic") is True or not item.get("UserId")
+
+
+def may_lead_group(item: Mapping[str, object], event: ShareEvent) -> bool:
+    """Whether ``event`` may head a group of shares of ``item``: once it applies, everyone's do."""
+    return shares_freely(item) or item.get("UserId") == event.user_id
+
+
+def duplicate_of(event: ShareEvent, earlier: Mapping[str, object] | None) -> Settlement:
+    """A duplicate; flagged as a reused eventId when the record found names another item or user."""
+    if earlier is None:
+        return DUPLICATE
+    named = {"ItemId": earlier.get("ItemId"), "UserId": earlier.get("UserId")}
+    if named == {"ItemId": event.item_id, "UserId": event.user_id}:
+        return DUPLICATE
+    return Settlement(Outcome.DUPLICATE, reused_from=named)
 
 
 class ShareService:
@@ -34,39 +70,112 @@ class ShareService:
         *,
         dedup_ttl: timedelta = timedelta(days=30),
         clock: Callable[[], datetime] = utc_now,
+        backoff: FullJitterBackoff | None = None,
     ) -> None:
         self.dynamodb_service = dynamodb_service
         self.activity_service = activity_service
         self.dedup_ttl = dedup_ttl
         self.clock = clock
+        self.backoff = backoff or FullJitterBackoff()
 
-    def reads_for(self, events: Sequence[ShareEvent]) -> BatchReads:
-        """The lazily loaded snapshot that :meth:`apply` consults for these events."""
-        return BatchReads(self.dynamodb_service, events)
+    def read_snapshot(self, events: Sequence[ShareEvent]) -> BatchSnapshot:
+        return read_snapshot(self.dynamodb_service, events)
 
-    def apply(self, event: ShareEvent, reads: BatchReads | None = None) -> Outcome:
-        """Apply ``event`` exactly once; returns how it ended or raises ``RetryableProcessingError``."""
-        reads = reads if reads is not None else self.reads_for([event])
-        if reads.is_applied(event.event_id):
-            return Outcome.DUPLICATE
-        item = reads.item(event.item_id)
-        if item is None:
-            return Outcome.ITEM_NOT_FOUND
-        try:
-            self.dynamodb_service.transact_write(self.share_transaction(event, item))
-        except TransactionCancelled as cancelled:
-            return outcome_of_cancellation(cancelled.reasons)
-        reads.note_applied(event)
-        return Outcome.APPLIED
+    def commit(self, item: Item, events: Sequence[ShareEvent]) -> CommitResult:
+        """Apply new shares of ``item`` (distinct eventIds, queue order) in ONE transaction.
 
-    def share_transaction(self, event: ShareEvent, item: Item) -> list[dict[str, Any]]:
-        """Dedup marker, item update and feed entry: all three happen, or none does.
-
-        The order of the actions is the order of ``CancellationReasons``; see
-        :func:`outcome_of_cancellation`.
+        The first share must be allowed to lead the group (:func:`may_lead_group`). Only as many
+        shares as fit one transaction are sent; the rest come back in ``left_over``. A cancellation
+        is settled from its reasons: shares already applied are duplicates and the rest is sent
+        again; a refused item condition settles the first share (missing item or owner rule) and
+        returns the others for the caller to decide again; conflicts and throttling are retried
+        with full-jitter backoff while the time budget allows.
         """
-        table = self.dynamodb_service.table_name
+        result = CommitResult(item_after=item)
+        fitting = self._fitting(item, events)
+        result.left_over = list(range(fitting, len(events)))
+        pending = list(range(fitting))
+        while pending:
+            group = [events[position] for position in pending]
+            try:
+                self._send(item, group)
+            except TransactionCancelled as cancelled:
+                reading = read_cancellation(cancelled.reasons, len(group))
+                if reading.unexpected:
+                    result.failure = RetryableProcessingError(f"share transaction cancelled: {cancelled}")
+                    return result
+                for position, earlier in reading.duplicates.items():
+                    result.settled[pending[position]] = duplicate_of(group[position], earlier)
+                fresh = [pending[index] for index in range(len(group)) if index not in reading.duplicates]
+                if reading.item_refused:
+                    result.item_after = reading.item_image
+                    if 0 not in reading.duplicates:
+                        result.settled[fresh.pop(0)] = UNAUTHORIZED if reading.item_image else ITEM_NOT_FOUND
+                    result.left_over = fresh + result.left_over
+                    return result
+                if reading.contention:
+                    failure = self._wait_to_retry(result, f"cancelled for {', '.join(reading.contention)}")
+                    if failure:
+                        result.failure = failure
+                        return result
+                elif not reading.duplicates:
+                    result.failure = RetryableProcessingError(f"share transaction cancelled: {cancelled}")
+                    return result
+                pending = fresh
+            except Throttled as throttled:
+                failure = self._wait_to_retry(result, str(throttled))
+                if failure:
+                    result.failure = failure
+                    return result
+            except RetryableProcessingError as error:
+                result.failure = error
+                return result
+            else:
+                result.settled.update(dict.fromkeys(pending, APPLIED))
+                result.item_after = {**item, "IsPublic": True}
+                return result
+        return result
+
+    def _wait_to_retry(self, result: CommitResult, why: str) -> RetryableProcessingError | None:
+        """Wait before the next try, counted in ``result``; the error to report when there is none."""
+        retry = result.retries + 1
+        if retry > self.backoff.max_retries:
+            return ContentionExhausted(f"share transaction {why}, still after {result.retries} retries")
+        try:
+            deadline.pause(self.backoff.delay_s(retry), "retry of a share transaction")
+        except DeadlineApproaching as late:
+            return ContentionExhausted(
+                f"share transaction {why} after {result.retries} retries, no time left for another "
+                f"({late.remaining_ms} ms left)"
+            )
+        result.retries = retry
+        return None
+
+    def _fitting(self, item: Item, events: Sequence[ShareEvent]) -> int:
+        """How many of ``events`` fit in one transaction (100 actions, 4 MB), at least one."""
+        size = estimated_size(item)
+        for count, event in enumerate(events[:MAX_SHARES_PER_TRANSACTION]):
+            size += self._writes(event, item, self.clock()).size()
+            if size > MAX_TRANSACTION_BYTES and count:
+                return count
+        return min(len(events), MAX_SHARES_PER_TRANSACTION)
+
+    def _send(self, item: Item, group: Sequence[ShareEvent]) -> None:
+        self.dynamodb_service.transact_write(self.transaction(item, group))
+
+    def transaction(self, item: Item, group: Sequence[ShareEvent]) -> list[dict[str, Any]]:
+        """The actions of the one transaction that applies ``group``, new shares of ``item``."""
         moment = self.clock()
+        first = group[0]
+        return transaction_actions(
+            self.dynamodb_service.table_name,
+            first.item_id,
+            first.user_id,
+            [self._writes(event, item, moment) for event in group],
+            format_utc(moment),
+        )
+
+    def _writes(self, event: ShareEvent, item: Item, moment: datetime) -> ShareWrites:
         now = format_utc(moment)
         marker = {
             **marker_key(event.event_id),
@@ -84,45 +193,4 @@ class ShareService:
             event_id=event.event_id,
             created_at=now,
         )
-        return [
-            {"Put": {"TableName": table, "Item": marker, "ConditionExpression": "attribute_not_exists(PK)"}},
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": item_key(event.item_id),
-                    "UpdateExpression": "SET IsPublic = :true, UpdatedAt = :now ADD SharedCount :one",
-                    "ConditionExpression": ITEM_SHAREABLE_CONDITION,
-                    "ExpressionAttributeValues": {
-                        ":true": True,
-                        ":now": now,
-                        ":one": 1,
-                        ":user": event.user_id,
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": table,
-                    "Item": activity,
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-        ]
-
-
-def outcome_of_cancellation(reasons: Sequence[CancellationReason]) -> Outcome:
-    """Map a cancelled share transaction to its outcome, from the reason codes alone.
-
-    Any reason other than a failed condition (``TransactionConflict``, throttling, ...) means the
-    outcome is not known yet, so the record is retried rather than guessed.
-    """
-    codes = [str(reason.get("Code") or NO_FAILURE) for reason in reasons]
-    transient = [code for code in codes if code not in (NO_FAILURE, CONDITION_FAILED)]
-    if transient or len(codes) != 3:
-        raise RetryableProcessingError(f"share transaction cancelled: {codes}")
-    if codes[MARKER_ACTION] == CONDITION_FAILED or codes[ACTIVITY_ACTION] == CONDITION_FAILED:
-        return Outcome.DUPLICATE
-    if codes[ITEM_ACTION] == CONDITION_FAILED:
-        return Outcome.UNAUTHORIZED if reasons[ITEM_ACTION].get("Item") else Outcome.ITEM_NOT_FOUND
-    raise RetryableProcessingError(f"share transaction cancelled without a failed condition: {codes}")
+        return ShareWrites(marker=marker, activity=activity)

@@ -37,6 +37,7 @@ def test_metrics_cover_every_outcome_and_the_batch(share_table: ShareTable, hand
         "BatchSize": 5,
         "SuccessfulRecords": 4,
         "FailedRecords": 1,
+        "TransactionRetries": 0,
     }
 
 
@@ -88,7 +89,7 @@ def test_feed_is_newest_first_and_paginates_with_a_cursor(share_table: ShareTabl
     batch = sqs_event(
         *(sqs_record(share_body(shared_at=moment, event_id=f"e-{i}")) for i, moment in enumerate(times))
     )
-    with worker.processor(records=batch["Records"], handler=worker.processor.record_handler.handle):
+    with worker.processor(records=batch["Records"], handler=worker.processor.record_handler.parse):
         worker.processor.process()
 
     first = worker.activity_service.list_user_activity("user123", limit=3)

@@ -1,4 +1,4 @@
-"""Records of different items are written at the same time, records of one item one after another.
+"""Records of different items are written at the same time, the shares of one item in one transaction.
 
 Each test watches the worker's own client from inside (a ``before-send`` hook), so what it asserts
 is the order and overlap of real HTTP requests, never how long anything took.
@@ -23,10 +23,14 @@ pytestmark = pytest.mark.integration
 TRANSACTION = "TransactWriteItems"
 
 
-def _transaction_event_id(request: Any) -> str:
-    """The ``EventId`` of the dedup marker, the first action of every share transaction."""
-    marker = json.loads(request.body)["TransactItems"][0]["Put"]["Item"]
-    return str(marker["EventId"]["S"])
+def _transaction_event_ids(request: Any) -> list[str]:
+    """The ``EventId`` of every dedup marker a share transaction writes, in the order of its actions."""
+    actions = json.loads(request.body)["TransactItems"]
+    return [
+        str(action["Put"]["Item"]["EventId"]["S"])
+        for action in actions
+        if "Put" in action and action["Put"]["Item"]["PK"]["S"].startswith("EVENT#")
+    ]
 
 
 def test_records_of_ten_different_items_are_written_all_at_once(
@@ -54,29 +58,27 @@ def test_records_of_ten_different_items_are_written_all_at_once(
     assert [record.getMessage() for record in caplog.records if "pool is full" in record.getMessage()] == []
 
 
-def test_records_of_one_item_are_written_one_at_a_time_in_queue_order(
+def test_shares_of_one_item_commit_in_one_transaction_in_queue_order(
     share_table: ShareTable, handler_module: Any
 ) -> None:
     seed_owned_items(share_table, ["shared-item", "other-item"])
     records = [sqs_record(share_body("shared-item", event_id=f"event-{index}")) for index in range(6)]
     records.insert(3, sqs_record(share_body("other-item", event_id="other-event")))
-    sent: list[tuple[str, int]] = []
+    sent: list[list[str]] = []
     lock = threading.Lock()
 
     def note(event_name: str, request: Any, **_: Any) -> None:
         if operation_of(event_name) == TRANSACTION:
             with lock:
-                sent.append((_transaction_event_id(request), threading.get_ident()))
+                sent.append(_transaction_event_ids(request))
 
     with before_send(worker_client(handler_module), note):
         response = handler_module.lambda_handler(sqs_event(*records), None)
 
     assert failed_ids(response) == []
-    shared = [(event_id, thread) for event_id, thread in sent if event_id != "other-event"]
-    assert [event_id for event_id, _ in shared] == [f"event-{index}" for index in range(6)]
-    # One thread sends one request at a time: one thread for the item means no two of its writes overlap.
-    assert len({thread for _, thread in shared}) == 1
+    assert sorted(sent) == [[f"event-{index}" for index in range(6)], ["other-event"]]
     assert shared_count(share_table, "shared-item") == 6
+    assert shared_count(share_table, "other-item") == 1
 
 
 def test_partial_batch_response_stays_exact_with_parallel_records(
@@ -91,7 +93,7 @@ def test_partial_batch_response_stays_exact_with_parallel_records(
     records.insert(5, sqs_record(share_body("item-0", shared_at="yesterday"), "m-invalid-2"))
 
     def fail_item_3(event_name: str, request: Any, **_: Any) -> None:
-        if operation_of(event_name) == TRANSACTION and _transaction_event_id(request) == "event-item-3":
+        if operation_of(event_name) == TRANSACTION and _transaction_event_ids(request) == ["event-item-3"]:
             raise RuntimeError("injected failure of one record")
 
     with before_send(worker_client(handler_module), fail_item_3):

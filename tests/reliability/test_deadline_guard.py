@@ -23,7 +23,7 @@ from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 pytestmark = pytest.mark.integration
 
 MS_PER_REQUEST = 2000
-GUARD_LOG = "Too little invocation time left: record left untouched for SQS to retry"
+GUARD_LOG = "Too little invocation time left: record left for SQS to retry"
 
 
 @dataclass
@@ -44,10 +44,17 @@ class ContextTimedByRequests(LocalLambdaContext):
 
 
 def test_records_not_started_before_the_margin_are_failed_untouched_and_logged(
-    aws: EmbeddedAws, share_table: ShareTable, handler_module: Any
+    aws: EmbeddedAws, share_table: ShareTable, handler_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    share_table.put_item("test-item")
-    records = [sqs_record(share_body(event_id=f"e-{index}"), f"m-{index}") for index in range(1, 7)]
+    # Six items, one lane at a time: one transaction each, in queue order.
+    monkeypatch.setenv("MAX_PARALLEL_RECORDS", "1")
+    handler_module.worker.cache_clear()
+    items = [f"item-{index}" for index in range(1, 7)]
+    for item_id in items:
+        share_table.put_item(item_id)
+    records = [
+        sqs_record(share_body(item_id, event_id=f"e-{item_id[5:]}"), f"m-{item_id[5:]}") for item_id in items
+    ]
     # One BatchGetItem and two transactions fit before less than the margin is left.
     context = ContextTimedByRequests(
         server=aws, budget_ms=DEFAULT_DEADLINE_MARGIN_MS + 3 * MS_PER_REQUEST - 1
@@ -57,8 +64,7 @@ def test_records_not_started_before_the_margin_are_failed_untouched_and_logged(
         response = handler_module.lambda_handler(sqs_event(*records), context)
 
     assert failed_ids(response) == ["m-3", "m-4", "m-5", "m-6"]
-    item = share_table.item("test-item")
-    assert item is not None and item["SharedCount"] == Decimal(2)
+    assert [_count(share_table, item_id) for item_id in items] == [1, 1, 0, 0, 0, 0]
     assert {marker["EventId"] for marker in share_table.records_with_prefix("EVENT#")} == {"e-1", "e-2"}
     assert {entry["EventId"] for entry in share_table.records_with_prefix("USER#")} == {"e-1", "e-2"}
     guarded = [line for line in captured.logs if line["message"] == GUARD_LOG]
@@ -71,14 +77,22 @@ def test_records_not_started_before_the_margin_are_failed_untouched_and_logged(
     redelivered = handler_module.lambda_handler(sqs_event(*records[2:]), None)
 
     assert failed_ids(redelivered) == []
-    item = share_table.item("test-item")
-    assert item is not None and item["SharedCount"] == Decimal(6)
+    assert [_count(share_table, item_id) for item_id in items] == [1] * 6
     assert len(share_table.records_with_prefix("USER#")) == 6
 
 
+def _count(share_table: ShareTable, item_id: str) -> Decimal:
+    item = share_table.item(item_id)
+    assert item is not None
+    return Decimal(item["SharedCount"])
+
+
 def test_with_parallel_items_every_record_is_either_applied_whole_or_failed_untouched(
-    aws: EmbeddedAws, share_table: ShareTable, handler_module: Any
+    aws: EmbeddedAws, share_table: ShareTable, handler_module: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Two lanes at a time, so some items' transactions start before the margin is reached, some after.
+    monkeypatch.setenv("MAX_PARALLEL_RECORDS", "2")
+    handler_module.worker.cache_clear()
     items = [f"item-{index}" for index in range(5)]
     for item_id in items:
         share_table.put_item(item_id)

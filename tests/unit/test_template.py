@@ -23,6 +23,7 @@ from local_runtime.template import (
     TemplateError,
     load_template,
 )
+from services.config import DEFAULT_DEADLINE_MARGIN_MS, MIN_DEDUP_TTL_DAYS
 from tests.cloudformation import lint_findings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +125,21 @@ def test_queue_redrives_to_the_dlq_after_max_receive_count(template: dict[str, A
     }
     assert default(template, "MaxReceiveCount") == 3
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_dedup_markers_outlive_the_longest_a_message_can_stay_in_the_queues(template: dict[str, Any]) -> None:
+    longest_retention_days = max(
+        properties(template, queue_id).get("MessageRetentionPeriod", 4 * 24 * 3600)
+        for queue_id in (QUEUE_ID, DLQ_ID)
+    ) / (24 * 3600)
+
+    assert template["Parameters"]["DedupTtlDays"]["MinValue"] >= longest_retention_days == MIN_DEDUP_TTL_DAYS
+    assert default(template, "DedupTtlDays") >= MIN_DEDUP_TTL_DAYS
+
+
+def test_function_timeouts_leave_time_to_work_after_the_deadline_margin(template: dict[str, Any]) -> None:
+    for seconds in template["Parameters"]["FunctionTimeout"]["AllowedValues"]:
+        assert int(seconds) * 1000 > 2 * DEFAULT_DEADLINE_MARGIN_MS, f"timeout {seconds} s"
 
 
 def test_visibility_timeout_is_at_least_six_function_timeouts_for_every_allowed_timeout(

@@ -1,0 +1,165 @@
+"""Running the lanes of a batch plan: the writes of each lane in queue order, shares of one item together.
+
+A lane takes its records in queue order. A new share starts a group with the shares that follow it
+in the lane for the same item (repeats and known duplicates in between are stepped over: they write
+nothing), and the group goes to :meth:`ShareService.commit` as one transaction — unless the item,
+as last known, would refuse to let that first share lead (a private item shared by someone other
+than its owner): then it goes alone, event by event, until one share makes the item public.
+
+Results go to :class:`BatchResults`, which the batch processor closes at its cutoff: a lane still
+running after that (a hanging request) changes nothing that is reported.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import insort
+from dataclasses import dataclass
+
+from services import deadline as budget
+from services.batch_plan import BatchPlan, Known, NewShare, Repeat
+from services.batch_snapshot import BatchSnapshot
+from services.deadline import Deadline
+from services.dynamodb_service import Item
+from services.errors import DeadlineApproaching, RetryableProcessingError, SkippedAfterGroupFailure
+from services.outcomes import DUPLICATE, ITEM_NOT_FOUND, Outcome, Settlement
+from services.share_event import ShareEvent
+from services.share_service import ShareService, may_lead_group
+from services.share_transaction import MAX_SHARES_PER_TRANSACTION
+
+Result = Settlement | Exception
+
+
+class BatchResults:
+    """Each record's result, written by the lanes' threads, read once by the processor."""
+
+    def __init__(self, size: int) -> None:
+        self._results: list[Result | None] = [None] * size
+        self._lock = threading.Lock()
+        self._closed = False
+        self._retries = 0
+
+    def settle(self, index: int, result: Result) -> None:
+        with self._lock:
+            if not self._closed and self._results[index] is None:
+                self._results[index] = result
+
+    def get(self, index: int) -> Result | None:
+        with self._lock:
+            return self._results[index]
+
+    def count_retries(self, retries: int) -> None:
+        with self._lock:
+            if not self._closed:
+                self._retries += retries
+
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    def close(self) -> tuple[list[Result | None], int]:
+        """The results and retries as they stand; nothing a lane does afterwards is kept."""
+        with self._lock:
+            self._closed = True
+            return list(self._results), self._retries
+
+
+@dataclass
+class LaneRunner:
+    plan: BatchPlan
+    snapshot: BatchSnapshot
+    share_service: ShareService
+    results: BatchResults
+    deadline: Deadline
+    fifo: bool
+
+    def run(self, lane: list[int]) -> None:
+        with budget.obeying(self.deadline):
+            self._run(list(lane))
+
+    def _run(self, pending: list[int]) -> None:
+        items: dict[str, Item | None] = dict(self.snapshot.items)
+        while pending and not self.results.closed:
+            index = pending.pop(0)
+            step = self.plan.steps[index]
+            if isinstance(step, Known):
+                failure = self._settle(index, step.result)
+            elif isinstance(step, Repeat):
+                failure = self._settle(index, _as_repeat(self.results.get(step.original)))
+            else:
+                failure = self._apply(index, step.event, pending, items)
+            if failure is not None and self.fifo:
+                self._skip(pending)
+                return
+
+    def _apply(
+        self, index: int, event: ShareEvent, pending: list[int], items: dict[str, Item | None]
+    ) -> Exception | None:
+        item = items.get(event.item_id)
+        if item is None:
+            return self._settle(index, ITEM_NOT_FOUND)
+        try:
+            self.deadline.check("share transaction")
+        except DeadlineApproaching as late:
+            return self._settle(index, late)
+        group = [index] + (self._followers(event, pending) if may_lead_group(item, event) else [])
+        committed = self.share_service.commit(item, [self._event(position) for position in group])
+        self.results.count_retries(committed.retries)
+        items[event.item_id] = committed.item_after
+        for position in committed.left_over:
+            insort(pending, group[position])
+        failure: Exception | None = None
+        for position, member in enumerate(group):
+            if position in committed.settled:
+                self._settle(member, committed.settled[position])
+            elif position not in committed.left_over and committed.failure is not None:
+                failure = self._settle(member, committed.failure)
+        return failure
+
+    def _followers(self, leader: ShareEvent, pending: list[int]) -> list[int]:
+        """The shares after ``leader`` that can join its transaction, taken out of ``pending``."""
+        followers: list[int] = []
+        event_ids = {leader.event_id}
+        for index in pending:
+            step = self.plan.steps[index]
+            if isinstance(step, NewShare):
+                if step.event.item_id != leader.item_id or step.event.event_id in event_ids:
+                    break
+                followers.append(index)
+                event_ids.add(step.event.event_id)
+                if len(followers) + 1 == MAX_SHARES_PER_TRANSACTION:
+                    break
+            elif isinstance(step, Known) and not isinstance(step.result, Settlement):
+                break
+        for index in followers:
+            pending.remove(index)
+        return followers
+
+    def _event(self, index: int) -> ShareEvent:
+        step = self.plan.steps[index]
+        assert isinstance(step, NewShare)
+        return step.event
+
+    def _settle(self, index: int, result: Result) -> Exception | None:
+        self.results.settle(index, result)
+        return result if isinstance(result, Exception) else None
+
+    def _skip(self, pending: list[int]) -> None:
+        for index in pending:
+            self.results.settle(
+                index, SkippedAfterGroupFailure("an earlier record of its message group failed in this batch")
+            )
+
+
+def _as_repeat(first_copy: Result | None) -> Result:
+    """A repeat ends as its first copy did, except that it never applies the share a second time."""
+    if first_copy is None:
+        return RetryableProcessingError("the first copy of this event in the batch did not finish")
+    if isinstance(first_copy, DeadlineApproaching | SkippedAfterGroupFailure):
+        return first_copy
+    if isinstance(first_copy, Exception):
+        return RetryableProcessingError(f"the first copy of this event in the batch failed: {first_copy}")
+    if first_copy.outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+        return Settlement(Outcome.DUPLICATE, first_copy.reused_from) if first_copy.reused_from else DUPLICATE
+    return first_copy

@@ -1,0 +1,85 @@
+"""Contention is retried where it happens: in the invocation, while the time budget allows.
+
+DynamoDB cancels a transaction with ``TransactionConflict`` when another one touches the same item
+(a viral item, ten invocations at once) and refuses requests for throughput when the table is hot.
+botocore never retries a cancelled transaction, so the worker does, with full-jitter backoff,
+counted in ``TransactionRetries``; only when the budget runs out does the record go back to SQS.
+The fault proxy in front of the moto server plays DynamoDB's part.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local_runtime.capture import captured_telemetry
+from local_runtime.faults import TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from tests.conftest import ShareTable
+from tests.factories import WallClockContext, failed_ids, share_body, sqs_event, sqs_record
+from tests.integration.batches import shared_count
+
+pytestmark = pytest.mark.integration
+
+SDK_ATTEMPTS = 3
+
+
+def _hot_batch(count: int) -> dict[str, Any]:
+    return sqs_event(*(sqs_record(share_body("hot-item", event_id=f"e-{i}"), f"m-{i}") for i in range(count)))
+
+
+def test_conflicts_are_retried_in_the_invocation_and_nothing_is_failed(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    share_table.put_item("hot-item")
+    proxy.inject(FaultKind.TRANSACTION_CONFLICT, times=3, operation=TRANSACT_WRITE)
+
+    with captured_telemetry() as captured:
+        response = handler_behind_proxy.lambda_handler(_hot_batch(10), None)
+
+    assert failed_ids(response) == []
+    assert shared_count(share_table, "hot-item") == 10
+    assert proxy.stats.requests[TRANSACT_WRITE] == 4
+    assert captured.metrics["TransactionRetries"] == 3
+    assert captured.metrics["ShareEventsProcessed"] == 10 and captured.metrics["ProcessingErrors"] == 0
+
+
+def test_throttling_that_outlasts_the_sdk_retries_is_retried_by_the_worker(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    share_table.put_item("hot-item")
+    proxy.inject(FaultKind.THROTTLING, times=SDK_ATTEMPTS, operation=TRANSACT_WRITE)
+
+    with captured_telemetry() as captured:
+        response = handler_behind_proxy.lambda_handler(_hot_batch(3), None)
+
+    assert failed_ids(response) == []
+    assert shared_count(share_table, "hot-item") == 3
+    assert proxy.stats.requests[TRANSACT_WRITE] == SDK_ATTEMPTS + 1
+    assert captured.metrics["TransactionRetries"] == 1
+
+
+def test_conflicts_until_the_budget_runs_out_fail_the_records_untouched_and_redelivery_applies_them_once(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    share_table.put_item("hot-item")
+    proxy.use_plan(FaultPlan({FaultKind.TRANSACTION_CONFLICT: 1.0}))
+    context = WallClockContext(budget_s=4.5)  # 1.5 s of retries before the 3 s margin
+
+    with captured_telemetry() as captured:
+        response = handler_behind_proxy.lambda_handler(_hot_batch(4), context)
+
+    assert context.get_remaining_time_in_millis() > 0  # answered before the deadline
+    assert failed_ids(response) == ["m-0", "m-1", "m-2", "m-3"]
+    assert shared_count(share_table, "hot-item") == 0 and share_table.records_with_prefix("EVENT#") == []
+    assert captured.metrics["TransactionRetries"] >= 1 and captured.metrics["ProcessingErrors"] == 4
+    errors = [line for line in captured.logs if line["level"] == "ERROR"]
+    assert all(
+        "TransactionConflict" in line["message"] and "no time left" in line["message"] for line in errors
+    )
+
+    proxy.use_plan(FaultPlan())
+    redelivered = handler_behind_proxy.lambda_handler(_hot_batch(4), None)
+
+    assert failed_ids(redelivered) == []
+    assert shared_count(share_table, "hot-item") == 4
