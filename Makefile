@@ -5,15 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test suite lint typecheck unit integration bench bench-moto reliability clean
+.PHONY: run test lint typecheck unit integration bench bench-moto reliability clean
 
 $(STAMP): pyproject.toml src/requirements.txt scripts/find-python
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r src/requirements.txt -e '.[dev]'
-	@# The CDK (infra/, tests/infra): installing it without byte-compiling saves ~40 s, as its ~250
-	@# service modules compile only when imported, and the construct imports a handful of them.
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e '.[dev,cdk]'
+	@# --no-compile: pip would byte-compile every module it installs (aws-cdk-lib's ~250 service
+	@# modules alone take ~40 s on 2 cores); Python compiles the few that are imported, once, instead.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r src/requirements.txt -e '.[dev,cdk]'
 	@# src/ is laid out like Lambda's /var/task (handler.py and services/ at its root), so it is
 	@# put on the venv's path as a root of its own, the way the Lambda runtime imports it.
 	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'share_worker_src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
@@ -38,12 +37,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(PY) -m pytest tests/integration -q
 
-# mypy (about 20 s of one core) runs beside the suite, which leaves a core idle much of the time while
-# it waits on the embedded server and its child processes; -Oline keeps the two outputs' lines whole.
-test: $(STAMP) lint
-	@$(MAKE) --no-print-directory -j2 -Oline typecheck suite
-
-suite: $(STAMP)
+test: $(STAMP) lint typecheck
 	$(PY) -m pytest -q
 
 # Six benchmarks (README, "Performance"): requests, capacity units, correctness and latency set ours beside the
