@@ -10,14 +10,17 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml src/requirements.txt scripts/find-python
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r src/requirements.txt -e '.[dev]'
+	@# --no-compile: pip would byte-compile every module it installs (aws-cdk-lib's ~250 service
+	@# modules alone take ~40 s on 2 cores); Python compiles the few that are imported, once, instead.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r src/requirements.txt -e '.[dev,cdk]'
 	@# src/ is laid out like Lambda's /var/task (handler.py and services/ at its root), so it is
 	@# put on the venv's path as a root of its own, the way the Lambda runtime imports it.
 	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'share_worker_src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
 	@touch $(STAMP)
 
+# `make run EXISTING_TABLE=wardrobe-app`: the same loop on an app's table (template parameter ExistingTableName).
 run: $(STAMP)
-	$(PY) -m local_runtime.demo
+	$(PY) -m local_runtime.demo $(if $(EXISTING_TABLE),--existing-table $(EXISTING_TABLE))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -63,4 +66,4 @@ bench-moto: $(STAMP)
 	$(PY) -m bench.moto_transactions
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out

@@ -31,9 +31,25 @@ from local_runtime import dlq, publisher
 from local_runtime.embedded_aws import embedded_aws
 from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
-from local_runtime.provision import StackResources, locate, provision, sample_items, seed_items
+from local_runtime.provision import (
+    MissingTable,
+    StackResources,
+    create_table,
+    locate,
+    provision,
+    sample_items,
+    seed_items,
+)
 from local_runtime.report import echoed_logs, table
-from local_runtime.template import DEFAULT_STACK_NAME, TEMPLATE_PATH, Stack, TemplateError, load_template
+from local_runtime.table_check import advice, check_table
+from local_runtime.template import (
+    DEFAULT_STACK_NAME,
+    TABLE_ID,
+    TEMPLATE_PATH,
+    Stack,
+    TemplateError,
+    load_template,
+)
 from services.activity_service import ActivityService, InvalidCursor
 from services.dynamodb_service import DynamoDBService
 
@@ -90,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with echoed_logs([log.name, "local_runtime"], sys.stderr, "%(asctime)s %(name)s: %(message)s"):
         try:
             return command(Session(args))
-        except (CommandError, TemplateError, publisher.PublishError) as error:
+        except (CommandError, TemplateError, MissingTable, publisher.PublishError) as error:
             print(f"share-worker: {error}", file=sys.stderr)
         except (ClientError, BotoCoreError) as error:
             print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
@@ -127,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_dlq(commands)
     _add_show(commands)
+    _add_check_table(commands)
     return parser
 
 
@@ -136,6 +153,8 @@ def _add_serve(commands: Any) -> None:
         help="start the embedded AWS (moto) on 127.0.0.1, provision the stack, seed sample items",
         description="Starts moto's server on 127.0.0.1, creates the stack's table and queues from "
         "template.yaml, seeds samples/items.json and prints the environment other shells need. "
+        "With --param ExistingTableName=NAME it first creates table NAME as the app's stack would "
+        "(the embedded server stands in for the app's account too) and the stack uses it. "
         "Runs until Ctrl-C; everything lives in memory.",
     )
     serve.add_argument(
@@ -247,6 +266,17 @@ def _add_dlq(commands: Any) -> None:
     redrive.set_defaults(run_command=dlq_redrive_command)
 
 
+def _add_check_table(commands: Any) -> None:
+    check = commands.add_parser(
+        "check-table",
+        help="check that the worker's table has the keys and TTL it needs",
+        description="Reads the key schema and TTL of the table the stack's function is given (the "
+        "app's table with --param ExistingTableName=NAME, else the stack's own) and says plainly "
+        "what is missing: string keys PK and SK, TTL on ExpiresAt. Exit status 1 if anything is.",
+    )
+    check.set_defaults(run_command=check_table_command)
+
+
 def _add_show(commands: Any) -> None:
     show = commands.add_parser("show", help="show an item or a user's feed", description="Read the table.")
     things = show.add_subparsers(title="what", required=True, metavar="WHAT")
@@ -267,6 +297,8 @@ def _add_show(commands: Any) -> None:
 def serve_command(session: Session) -> int:
     stopped = threading.Event()
     with _stop_on_signals(stopped.set), embedded_aws(port=session.args.port) as server:
+        if not session.stack.creates(TABLE_ID):
+            create_table(boto3.client("dynamodb"), session.stack.table_name())
         resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
         if not session.args.no_seed:
             seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
@@ -396,6 +428,16 @@ def show_feed_command(session: Session) -> int:
     if page.next_cursor:
         print(f"\nnext page: share-worker show feed {args.user_id} --cursor {page.next_cursor}")
     return 0
+
+
+def check_table_command(session: Session) -> int:
+    name = session.stack.table_name()
+    findings = check_table(boto3.client("dynamodb"), name, session.stack)
+    rows = [[finding.requirement, "ok" if finding.met else "MISSING", finding.found] for finding in findings]
+    print(f"table {name}\n{table(['needed', 'status', 'found'], rows)}\n")
+    problems = advice(name, findings)
+    print("\n".join(f"- {problem}" for problem in problems) or f"{name} has what the worker needs.")
+    return 1 if problems else 0
 
 
 def _single_source(args: argparse.Namespace) -> list[str]:

@@ -7,13 +7,19 @@ event source mapping until the queue is drained, and report what happened.
 
 Failed messages reappear after :data:`RETRY_AFTER_S` instead of the queue's three minutes (the
 poller's local shortcut), so the invalid message reaches the DLQ in seconds.
+
+``--existing-table NAME`` (``make run EXISTING_TABLE=NAME``) runs the same loop the way the worker
+is deployed next to the app: table NAME is created first, as the app's stack would create it, and the
+stack is provisioned with ``ExistingTableName=NAME``, so it creates no table of its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -23,10 +29,17 @@ from local_runtime.capture import Captured, captured_telemetry
 from local_runtime.embedded_aws import embedded_aws
 from local_runtime.execution_environment import EnvironmentPool
 from local_runtime.poller import PollerSettings, SqsPoller
-from local_runtime.provision import StackResources, provision, sample_event, sample_items, seed_items
+from local_runtime.provision import (
+    StackResources,
+    create_table,
+    provision,
+    sample_event,
+    sample_items,
+    seed_items,
+)
 from local_runtime.publisher import send
 from local_runtime.report import echoed_logs, table
-from local_runtime.template import QUEUE_ID, Stack
+from local_runtime.template import QUEUE_ID, TABLE_ID, Stack
 from services.activity_service import ActivityService
 from services.dynamodb_service import DynamoDBService
 from services.keys import item_key
@@ -36,11 +49,22 @@ FEED_USER = "user123"
 RETRY_AFTER_S = 1
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_runtime.demo", description="The whole loop on the embedded AWS (make run)."
+    )
+    parser.add_argument(
+        "--existing-table",
+        metavar="NAME",
+        help="run on the app's table NAME (parameter ExistingTableName), made first as the app would make it",
+    )
+    app_table = parser.parse_args(argv).existing_table
     started = time.monotonic()
     with embedded_aws() as aws, echoed_logs(["local_runtime.poller"], sys.stdout, "  poller: %(message)s"):
-        stack = Stack()
+        stack = Stack(overrides={"ExistingTableName": app_table} if app_table else {})
         sqs = boto3.client("sqs")
+        if app_table:
+            create_table(boto3.client("dynamodb"), app_table)
         resources = provision(stack, boto3.client("dynamodb"), sqs)
         seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
         settings = PollerSettings.from_stack(
@@ -73,6 +97,11 @@ def main() -> None:
 def _settings_table(stack: Stack, settings: PollerSettings) -> str:
     queue = stack.properties(QUEUE_ID, "VisibilityTimeout")
     rows: list[list[Any]] = [
+        [
+            "table",
+            stack.table_name(),
+            "template" if stack.creates(TABLE_ID) else "ExistingTableName (the app's)",
+        ],
         ["batch size", settings.batch_size, "template"],
         ["batching window", f"{settings.batching_window_s} s", "template"],
         ["maximum concurrency", settings.maximum_concurrency, "template"],

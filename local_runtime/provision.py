@@ -3,7 +3,8 @@
 Every setting comes from the template (:mod:`local_runtime.template`), so local queues redrive and
 time out like the deployed ones. This is for the embedded server or another local endpoint; real
 AWS gets the same resources from ``sam deploy``. Creating is idempotent: a queue with the same
-attributes or an existing table is left as it is.
+attributes or an existing table is left as it is. With ``ExistingTableName`` set, the table is the
+app's: it is not created, and it must already be there.
 """
 
 from __future__ import annotations
@@ -48,12 +49,22 @@ class StackResources:
         return f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
 
 
+class MissingTable(Exception):
+    """``ExistingTableName`` names a table that is not there; the app's stack creates it, not this one."""
+
+
 def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackResources:
-    """The DLQ, then the queue that redrives to it, then the table, as the template defines them."""
+    """The DLQ, then the queue that redrives to it, then the table (unless it is the app's), as the
+    template defines them; values CloudFormation would refuse are refused first."""
+    stack.validate()
+    creates_table = stack.creates(TABLE_ID)
+    if not creates_table:
+        _require_table(dynamodb, stack.table_name())
     dlq_url = sqs.create_queue(**_queue_request(stack, DLQ_ID))["QueueUrl"]
     stack = stack.with_known({DLQ_ID: dlq_url, f"{DLQ_ID}.Arn": _queue_arn(sqs, dlq_url)})
     sqs.create_queue(**_queue_request(stack, QUEUE_ID))
-    create_table(dynamodb, table_name(stack), stack)
+    if creates_table:
+        create_table(dynamodb, stack.table_name(), stack)
     return locate(stack, sqs)
 
 
@@ -62,16 +73,12 @@ def locate(stack: Stack, sqs: SQSClient) -> StackResources:
     queue_url = sqs.get_queue_url(QueueName=queue_name(stack, QUEUE_ID))["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName=queue_name(stack, DLQ_ID))["QueueUrl"]
     return StackResources(
-        table_name=table_name(stack),
+        table_name=stack.table_name(),
         queue_url=queue_url,
         queue_arn=_queue_arn(sqs, queue_url),
         dlq_url=dlq_url,
         dlq_arn=_queue_arn(sqs, dlq_url),
     )
-
-
-def table_name(stack: Stack) -> str:
-    return str(stack.properties(TABLE_ID, "TableName")["TableName"])
 
 
 def queue_name(stack: Stack, logical_id: str) -> str:
@@ -88,7 +95,10 @@ def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
 
 
 def create_table(client: DynamoDBClient, name: str, stack: Stack | None = None) -> None:
-    """Creates table ``name`` as the template's ``ShareTable``: keys, billing, encryption, TTL, PITR."""
+    """Creates table ``name`` as the template's ``ShareTable``: keys, billing, encryption, TTL, PITR.
+
+    Also what stands in for the app's own table locally: the keys and TTL the worker needs.
+    """
     properties = (stack or Stack()).properties(TABLE_ID)
     try:
         client.create_table(
@@ -141,6 +151,18 @@ def sample_items() -> list[dict[str, Any]]:
 def sample_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((SAMPLES / "events" / name).read_text())
     return event
+
+
+def _require_table(client: DynamoDBClient, name: str) -> None:
+    try:
+        client.describe_table(TableName=name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise MissingTable(
+                f"ExistingTableName {name!r}: no such table on this endpoint; the app's stack creates it "
+                "(locally: `share-worker serve` or `make run EXISTING_TABLE=...` create one as the app would)"
+            ) from None
+        raise
 
 
 def _queue_request(stack: Stack, logical_id: str) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 The template is parsed with cfn-lint's CloudFormation YAML loader (it knows the short intrinsic tags
 such as ``!Ref`` and ``!GetAtt``) and instantiated for one stack name, the way CloudFormation would:
-parameters take their defaults unless overridden and intrinsic functions are resolved.
+parameters take their defaults unless overridden, are checked against their constraints and the
+template's ``Rules``, conditions are decided and intrinsic functions are resolved.
 
-Only the intrinsics that the table, the queues and the function use are resolved here (``Ref``,
-``Fn::GetAtt``, ``Fn::FindInMap``, ``Fn::Sub``); anything else raises :class:`TemplateError`
-naming it. samtranslator's resolver would inline parameters but leaves ``Fn::GetAtt`` and resource
-references to the caller, which is most of the work here.
+Only the intrinsics that the template uses are resolved here (``Ref``, ``Fn::GetAtt``,
+``Fn::FindInMap``, ``Fn::Sub``, ``Fn::If``; in conditions and rules ``Fn::Equals``, ``Fn::Not``,
+``Fn::Contains`` and ``Condition``); anything else raises :class:`TemplateError` naming it.
+samtranslator's resolver would inline parameters but leaves ``Fn::GetAtt``, resource references and
+conditions to the caller, which is most of the work here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ FUNCTION_ID = "ShareWorkerLambda"
 EVENT_SOURCE_ID = "ShareEvents"
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class _NoValue:
+    """What ``Ref: AWS::NoValue`` resolves to: the property or list member it stands for is left out."""
+
+
+NO_VALUE = _NoValue()
 
 
 class TemplateError(Exception):
@@ -140,15 +149,69 @@ class Stack:
             environment={name: str(value) for name, value in variables.items()},
         )
 
+    def table_name(self) -> str:
+        """The table the function is given (``TABLE_NAME``): its own, or the app's ``ExistingTableName``."""
+        return self.function().environment["TABLE_NAME"]
+
+    def creates(self, logical_id: str) -> bool:
+        """Whether CloudFormation would create the resource: it has no ``Condition``, or a true one."""
+        condition = self.resource(logical_id).get("Condition")
+        return condition is None or self.condition(str(condition))
+
+    def condition(self, name: str) -> bool:
+        try:
+            expression = self.template["Conditions"][name]
+        except KeyError:
+            raise TemplateError(f"template has no condition {name}") from None
+        return self._holds(expression)
+
+    def validate(self) -> None:
+        """Refuses what CloudFormation would refuse before creating anything: a parameter it does not
+        declare, a value outside its constraints, a failed assertion of the ``Rules`` section."""
+        declared = self.template.get("Parameters", {})
+        for name in self.overrides:
+            if name not in declared:
+                raise TemplateError(f"template has no parameter {name}")
+        for name, declaration in declared.items():
+            _check_constraints(name, declaration, self.parameter(name))
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self._holds(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self._holds(assertion["Assert"]):
+                    raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
+
+    def with_conditions_decided(self) -> dict[str, Any]:
+        """The template as CloudFormation would apply it for these parameter values, intrinsics left as
+        they are: resources and outputs whose condition is false left out, each ``Fn::If`` replaced by
+        its branch, no ``Conditions`` or ``Rules`` (check them with :meth:`validate`).
+
+        For a deployer that knows the values before CloudFormation does: a condition may name
+        parameters only, so a value that is another resource of the deploying app (a table, a topic)
+        cannot reach one.
+        """
+        decided = {
+            section: self._decide(content)
+            for section, content in self.template.items()
+            if section not in {"Conditions", "Rules", "Resources", "Outputs"}
+        }
+        for section in ("Resources", "Outputs"):
+            decided[section] = {
+                logical_id: self._decide({key: value for key, value in entry.items() if key != "Condition"})
+                for logical_id, entry in self.template.get(section, {}).items()
+                if "Condition" not in entry or self.condition(str(entry["Condition"]))
+            }
+        return decided
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(member) for member in value]
+            return [member for member in map(self.resolve, value) if member is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             [(name, argument)] = value.items()
             if name == "Ref":
-                return self._ref(str(argument))
+                return NO_VALUE if argument == "AWS::NoValue" else self._ref(str(argument))
             if name == "Fn::GetAtt":
                 logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
                 return self._known(f"{logical_id}.{attribute}")
@@ -158,9 +221,41 @@ class Stack:
                 if not isinstance(argument, str):
                     raise TemplateError("only the one-string form of Fn::Sub is supported locally")
                 return _SUB_VARIABLE.sub(lambda match: str(self._sub_variable(match.group(1))), argument)
+            if name == "Fn::If":
+                condition, if_true, if_false = argument
+                return self.resolve(if_true if self.condition(condition) else if_false)
             if name.startswith("Fn::") or name == "Condition":
                 raise TemplateError(f"{name} is not supported by the local runtime")
-        return {key: self.resolve(member) for key, member in value.items()}
+        resolved = {key: self.resolve(member) for key, member in value.items()}
+        return {key: member for key, member in resolved.items() if member is not NO_VALUE}
+
+    def _holds(self, expression: Any) -> bool:
+        """The truth of a condition or rule expression; CloudFormation compares the values as text."""
+        [(name, argument)] = expression.items()
+        if name == "Fn::Equals":
+            left, right = (_text(self.resolve(part)) for part in argument)
+            return left == right
+        if name == "Fn::Not":
+            return not self._holds(argument[0])
+        if name == "Fn::Contains":
+            members, candidate = argument
+            return _text(self.resolve(candidate)) in {_text(member) for member in self.resolve(members)}
+        if name == "Condition":
+            return self.condition(str(argument))
+        raise TemplateError(f"{name} is not supported in conditions and rules by the local runtime")
+
+    def _decide(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [member for member in map(self._decide, value) if member is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        if list(value) == ["Fn::If"]:
+            condition, if_true, if_false = value["Fn::If"]
+            return self._decide(if_true if self.condition(condition) else if_false)
+        decided = {key: self._decide(member) for key, member in value.items()}
+        return {key: member for key, member in decided.items() if member is not NO_VALUE}
 
     def _ref(self, name: str) -> str | int:
         pseudo = {
@@ -190,3 +285,22 @@ class Stack:
             return self.template["Mappings"][str(map_name)][str(top_key)][str(second_key)]
         except KeyError:
             raise TemplateError(f"Fn::FindInMap: no {map_name}/{top_key}/{second_key} in Mappings") from None
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | int) -> None:
+    """``MinValue``/``MaxValue``, ``AllowedValues`` and ``AllowedPattern``, as CloudFormation checks them."""
+    if "MinValue" in declaration and int(value) < declaration["MinValue"]:
+        raise TemplateError(f"parameter {name} must be at least {declaration['MinValue']}, got {value}")
+    if "MaxValue" in declaration and int(value) > declaration["MaxValue"]:
+        raise TemplateError(f"parameter {name} must be at most {declaration['MaxValue']}, got {value}")
+    allowed = [_text(member) for member in declaration.get("AllowedValues", [])]
+    if allowed and _text(value) not in allowed:
+        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}")
+    pattern = declaration.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(pattern, _text(value)):
+        hint = declaration.get("ConstraintDescription", f"the pattern {pattern}")
+        raise TemplateError(f"parameter {name} must be {hint}, got {value!r}")

@@ -20,6 +20,9 @@ from services.keys import item_key
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Wdrbe")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ShareWorker")
+# jsii (the CDK's bridge to Node.js) warns at every start that Node 20 is past its end of life;
+# the README says so once (Deploy into an existing app).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +92,12 @@ def handler_module(share_table: ShareTable, monkeypatch: pytest.MonkeyPatch) -> 
     handler.worker.cache_clear()
     yield handler
     handler.worker.cache_clear()
+
+
+@pytest.fixture
+def sam_transform(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """:func:`tests.cloudformation.sam_transformed`, with the region ``sam`` would have."""
+    from tests.cloudformation import sam_transformed
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return sam_transformed

@@ -88,9 +88,10 @@ class LocalStack:
 
 
 @contextmanager
-def local_stack() -> Iterator[LocalStack]:
-    """A stack with a unique name on the embedded server, provisioned from the template and seeded."""
-    stack = Stack(name=f"test-{uuid.uuid4().hex[:10]}")
+def local_stack(**overrides: str) -> Iterator[LocalStack]:
+    """A stack with a unique name on the embedded server, provisioned from the template (with these
+    parameter overrides) and seeded."""
+    stack = Stack(name=f"test-{uuid.uuid4().hex[:10]}", overrides=overrides)
     resources = provision(stack, boto3.client("dynamodb"), boto3.client("sqs"))
     seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
     yield LocalStack(stack, resources, ShareTable(resources.table_name))

@@ -18,6 +18,7 @@ COMMANDS = [
     ["show"],
     ["show", "item"],
     ["show", "feed"],
+    ["check-table"],
 ]
 
 

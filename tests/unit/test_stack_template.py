@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -60,3 +61,56 @@ def test_an_intrinsic_the_local_runtime_cannot_resolve_is_named() -> None:
 
     with pytest.raises(TemplateError, match="Fn::ImportValue is not supported by the local runtime"):
         Stack(template).properties(TABLE_ID, "TableName")
+
+
+def test_an_existing_table_name_replaces_the_stack_s_own_table() -> None:
+    own, app = Stack(name="shop"), Stack(name="shop", overrides={"ExistingTableName": "wardrobe-app"})
+
+    assert (own.creates(TABLE_ID), own.table_name()) == (True, "shop-shares")
+    assert (app.creates(TABLE_ID), app.table_name()) == (False, "wardrobe-app")
+    assert app.creates(QUEUE_ID)
+
+
+def test_a_property_under_a_false_condition_is_left_out() -> None:
+    quiet = Stack().properties("DeadLetterQueueAlarm", "AlarmActions", "OKActions")
+    topic = "arn:aws:sns:us-east-1:1:ops"
+    heard = Stack(overrides={"AlarmTopicArn": topic}).properties("DeadLetterQueueAlarm", "AlarmActions")
+
+    assert quiet == {}
+    assert heard == {"AlarmActions": [topic]}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"BatchSizes": "20"}, "template has no parameter BatchSizes"),
+        ({"BatchSize": "0"}, "parameter BatchSize must be at least 1, got 0"),
+        (
+            {"FunctionTimeout": "25"},
+            "parameter FunctionTimeout must be one of 10, 15, 20, 30, 45, 60, 90, 120",
+        ),
+        (
+            {"ExistingTableName": "app#items"},
+            "parameter ExistingTableName must be empty, or a DynamoDB table",
+        ),
+        (
+            {"BatchSize": "20", "MaximumBatchingWindowInSeconds": "0"},
+            "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
+        ),
+    ],
+)
+def test_values_cloudformation_would_refuse_are_refused_with_its_reason(
+    overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        Stack(overrides=overrides).validate()
+
+
+def test_deciding_the_conditions_drops_the_table_and_picks_each_branch() -> None:
+    decided = Stack(overrides={"ExistingTableName": "wardrobe-app"}).with_conditions_decided()
+
+    assert TABLE_ID not in decided["Resources"]
+    assert "Conditions" not in decided and "Rules" not in decided
+    variables = decided["Resources"]["ShareWorkerLambda"]["Properties"]["Environment"]["Variables"]
+    assert variables["TABLE_NAME"] == {"Ref": "ExistingTableName"}
+    assert "AlarmActions" not in decided["Resources"]["DeadLetterQueueAlarm"]["Properties"]

@@ -1,8 +1,7 @@
 """``template.yaml`` keeps the deployment contract of DESIGN.md, and its SAM parts survive the transform.
 
-cfn-lint alone validates SAM resources only against its own SAM schema, which lets through values
-such as ``MaximumConcurrency: 1`` in an SQS event. So the template is also transformed offline with
-samtranslator and the resulting CloudFormation is linted, as CloudFormation would see it.
+The template is also transformed offline with samtranslator and linted as CloudFormation would see it
+(:mod:`tests.cloudformation`).
 """
 
 from __future__ import annotations
@@ -14,15 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import lint
-from samtranslator.translator.transform import transform
 
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TABLE_ID, load_template
+from local_runtime.template import (
+    DLQ_ID,
+    FUNCTION_ID,
+    QUEUE_ID,
+    TABLE_ID,
+    Stack,
+    TemplateError,
+    load_template,
+)
 from services.config import DEFAULT_DEADLINE_MARGIN_MS, MIN_DEDUP_TTL_DAYS
+from tests.cloudformation import lint_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMODB_SERVICE = ROOT / "src" / "services" / "dynamodb_service.py"
-CODE_URI_PLACEHOLDER = "s3://placeholder-bucket/share-worker.zip"
+APP_TABLE = "wardrobe-app"
+APP_TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{APP_TABLE}"
 
 IAM_ACTION_OF_CALL = {
     "get_item": "dynamodb:GetItem",
@@ -39,32 +46,20 @@ IAM_ACTION_OF_CALL = {
 its actions needs its own (PutItem, UpdateItem), which the worker's other calls already require."""
 
 
-class NoManagedPolicies:
-    """samtranslator's policy loader, offline: the template attaches no managed policy to look up."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template()
 
 
-@pytest.fixture
-def sam_transform(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def run(source: dict[str, Any]) -> dict[str, Any]:
-        document = copy.deepcopy(source)
-        document["Resources"][FUNCTION_ID]["Properties"]["CodeUri"] = CODE_URI_PLACEHOLDER
-        transformed: dict[str, Any] = transform(document, {}, NoManagedPolicies())
-        return transformed
-
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return run
+def on_app_table(document: dict[str, Any]) -> Stack:
+    """The document as CloudFormation applies it when ``ExistingTableName`` names the app's table."""
+    overrides = {"ExistingTableName": APP_TABLE}
+    return Stack(Stack(document, overrides=overrides).with_conditions_decided(), overrides=overrides)
 
 
-def lint_findings(document: dict[str, Any]) -> list[str]:
-    return [f"{match.rule.id} {match.message}" for match in lint(json.dumps(document))]
+def role_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    role = document["Resources"]["ShareWorkerRole"]["Properties"]
+    return [statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
 
 
 def properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -78,6 +73,18 @@ def default(template: dict[str, Any], parameter: str) -> Any:
 
 def test_transformed_template_passes_cfn_lint(template: dict[str, Any], sam_transform: Any) -> None:
     assert lint_findings(sam_transform(template)) == []
+
+
+def test_on_the_app_table_nothing_creates_a_table_and_nothing_refers_to_one(
+    template: dict[str, Any], sam_transform: Any
+) -> None:
+    applied = on_app_table(sam_transform(template)).template
+    text = json.dumps(applied)
+
+    assert [r["Type"] for r in applied["Resources"].values() if r["Type"].startswith("AWS::DynamoDB")] == []
+    assert f'{{"Ref": "{TABLE_ID}"}}' not in text and f'["{TABLE_ID}", "Arn"]' not in text
+    # Deciding the conditions leaves AlarmTopicArn, used only under HasAlarmTopic, unused (W2001).
+    assert [finding for finding in lint_findings(applied) if not finding.startswith("W2001")] == []
 
 
 def test_transformed_lint_catches_an_event_source_value_sam_lint_lets_through(
@@ -169,7 +176,7 @@ def test_function_runtime_code_tracing_and_powertools_environment(template: dict
     assert function["Architectures"] == ["arm64"]
     assert function["Tracing"] == "Active"
     assert function["Environment"]["Variables"] == {
-        "TABLE_NAME": {"Ref": TABLE_ID},
+        "TABLE_NAME": {"Fn::If": ["CreatesTable", {"Ref": TABLE_ID}, {"Ref": "ExistingTableName"}]},
         "DEDUP_TTL_DAYS": {"Ref": "DedupTtlDays"},
         "POWERTOOLS_SERVICE_NAME": "ShareWorker",
         "POWERTOOLS_METRICS_NAMESPACE": "Wdrbe",
@@ -189,6 +196,7 @@ def test_sqs_event_source_settings(template: dict[str, Any]) -> None:
         "ScalingConfig": {"MaximumConcurrency": {"Ref": "MaximumConcurrency"}},
     }
     assert default(template, "BatchSize") == 10
+    assert template["Parameters"]["BatchSize"]["MaxValue"] == 10_000
     assert default(template, "MaximumBatchingWindowInSeconds") == 5
     assert default(template, "MaximumConcurrency") == 10
     assert default(template, "FunctionTimeout") == 30
@@ -199,22 +207,72 @@ def test_dynamodb_permissions_are_exactly_the_calls_the_code_makes_on_this_table
 ) -> None:
     calls = set(re.findall(r"\.(\w+)\(", DYNAMODB_SERVICE.read_text())) & set(IAM_ACTION_OF_CALL)
     transformed = sam_transform(template)
-    role = transformed["Resources"]["ShareWorkerRole"]["Properties"]
-    statements = [
-        statement for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]
-    ]
-    dynamodb = [statement for statement in statements if "dynamodb:" in json.dumps(statement["Action"])]
+    dynamodb = [s for s in role_statements(transformed) if "dynamodb:" in json.dumps(s["Action"])]
 
-    assert [statement["Resource"] for statement in dynamodb] == [{"Fn::GetAtt": [TABLE_ID, "Arn"]}]
+    assert [statement["Resource"] for statement in dynamodb] == [
+        {
+            "Fn::If": [
+                "CreatesTable",
+                {"Fn::GetAtt": [TABLE_ID, "Arn"]},
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}"
+                    ":table/${ExistingTableName}"
+                },
+            ]
+        }
+    ]
     assert set(dynamodb[0]["Action"]) == {IAM_ACTION_OF_CALL[call] for call in calls}
+    role = transformed["Resources"]["ShareWorkerRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     function = transformed["Resources"][FUNCTION_ID]["Properties"]
     assert function["Role"] == {"Fn::GetAtt": ["ShareWorkerRole", "Arn"]}
 
 
-def test_outputs_name_the_queue_dlq_and_table(template: dict[str, Any]) -> None:
-    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+def test_on_the_app_table_the_function_and_its_role_name_that_table_only(
+    template: dict[str, Any], sam_transform: Any
+) -> None:
+    stack = on_app_table(sam_transform(template))
 
-    assert outputs["ShareEventsQueueUrl"] == {"Ref": QUEUE_ID}
-    assert outputs["ShareEventsDeadLetterQueueUrl"] == {"Ref": DLQ_ID}
-    assert outputs["ShareTableName"] == {"Ref": TABLE_ID}
+    resources = {
+        json.dumps(stack.resolve(statement["Resource"]))
+        for statement in role_statements(stack.template)
+        if "dynamodb:" in json.dumps(statement["Action"])
+    }
+
+    assert resources == {json.dumps(APP_TABLE_ARN)}
+    assert stack.function().environment["TABLE_NAME"] == APP_TABLE
+
+
+def test_a_batch_above_ten_without_a_batching_window_is_refused_with_the_rule_s_reason(
+    template: dict[str, Any],
+) -> None:
+    Stack(template, overrides={"BatchSize": 10_000, "MaximumBatchingWindowInSeconds": 1}).validate()
+    Stack(template, overrides={"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0}).validate()
+
+    with pytest.raises(TemplateError, match="BatchSize above 10 needs MaximumBatchingWindowInSeconds of at"):
+        Stack(template, overrides={"BatchSize": 11, "MaximumBatchingWindowInSeconds": 0}).validate()
+
+
+def test_outputs_name_the_queue_dlq_and_table_and_export_the_queues_for_other_stacks(
+    template: dict[str, Any],
+) -> None:
+    outputs = template["Outputs"]
+    values = {name: output["Value"] for name, output in outputs.items()}
+    exports = {name: output["Export"]["Name"] for name, output in outputs.items() if "Export" in output}
+
+    assert values["ShareEventsQueueUrl"] == {"Ref": QUEUE_ID}
+    assert values["ShareEventsQueueArn"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert values["ShareEventsDeadLetterQueueUrl"] == {"Ref": DLQ_ID}
+    assert values["ShareEventsDeadLetterQueueArn"] == {"Fn::GetAtt": [DLQ_ID, "Arn"]}
+    assert values["ShareTableName"] == {
+        "Fn::If": ["CreatesTable", {"Ref": TABLE_ID}, {"Ref": "ExistingTableName"}]
+    }
+    assert exports == {
+        name: {"Fn::Sub": f"${{AWS::StackName}}-{name}"}
+        for name in (
+            "ShareEventsQueueUrl",
+            "ShareEventsQueueArn",
+            "ShareEventsDeadLetterQueueUrl",
+            "ShareEventsDeadLetterQueueArn",
+        )
+    }

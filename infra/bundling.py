@@ -1,0 +1,75 @@
+"""The function's code asset, built without Docker: ``src/`` and its pinned requirements, as Lambda has them.
+
+CDK's usual Python bundling runs ``pip`` inside a Docker image of the Lambda runtime. Everything the
+worker needs ships as pure-Python or ``manylinux`` wheels, so pip on the build machine can fetch the
+wheels of the function's platform instead (``--platform manylinux2014_aarch64 --only-binary=:all:``):
+no Docker, no compiler, the same packages Lambda would get. pip needs PyPI (or its cache) for that;
+the offline tests skip bundling altogether with CDK's own switch, the ``aws:cdk:bundling-stacks``
+context set to ``[]`` (see ``tests/infra``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, ILocalBundling
+
+PLATFORM_OF_ARCHITECTURE = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+
+Runner = Callable[[Sequence[str]], Any]
+
+
+def run_checked(command: Sequence[str]) -> None:
+    subprocess.run(command, check=True)  # noqa: S603 (pip, with arguments built here)
+
+
+@jsii.implements(ILocalBundling)
+class PipBundling:
+    """Local bundling for ``aws_cdk.BundlingOptions(local=...)``: never falls back to Docker."""
+
+    def __init__(self, source: Path, runtime: str, architecture: str, run: Runner = run_checked) -> None:
+        if not runtime.startswith("python") or architecture not in PLATFORM_OF_ARCHITECTURE:
+            raise ValueError(f"no wheels to build for runtime {runtime!r} on {architecture!r}")
+        self.source = source
+        self.python_version = runtime.removeprefix("python")
+        self.platform = PLATFORM_OF_ARCHITECTURE[architecture]
+        self.run = run
+
+    def pip_command(self, output_dir: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            output_dir,
+            "--platform",
+            self.platform,
+            "--implementation",
+            "cp",
+            "--python-version",
+            self.python_version,
+            "--only-binary=:all:",
+            "--requirement",
+            str(self.source / "requirements.txt"),
+        ]
+
+    def try_bundle(self, output_dir: str, _options: BundlingOptions) -> bool:
+        """The requirements' wheels for the function's platform, then ``src/`` itself on top.
+
+        jsii calls it with the ``BundlingOptions`` as one positional argument.
+        """
+        self.run(self.pip_command(output_dir))
+        shutil.copytree(
+            self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        return True

@@ -1,0 +1,144 @@
+"""``ShareWorker``: the worker as a CDK construct, deployed from ``template.yaml`` itself.
+
+The construct does not describe the queue, the DLQ, the alarm, the role or the function again: it
+includes the SAM template with ``cloudformation_include.CfnInclude`` (the stack keeps its
+``AWS::Serverless-2016-10-31`` transform), so every setting still lives in one file. Its props become
+the template's parameters; a prop left out takes the template's default.
+
+Two things are decided here rather than by CloudFormation:
+
+* The template's ``Conditions`` (does the stack create its table, is there an alarm topic) and
+  ``Rules`` (a batch above 10 needs a batching window). A condition may only name parameters, but
+  the table or topic handed to the construct is often a resource of the same app; so the construct,
+  which knows the values at synth time, decides them itself with the local runtime's reading of the
+  template (:meth:`local_runtime.template.Stack.with_conditions_decided`) and refuses values the
+  template would refuse (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
+* The code: ``src/`` with its requirements, built for the function's runtime and architecture (read
+  from the template) by :class:`infra.bundling.PipBundling`, uploaded as an asset and set as the
+  function's ``CodeUri``.
+
+The template's logical IDs are kept, so one stack holds one ``ShareWorker``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from aws_cdk import BundlingOptions, DockerImage, Duration, Token
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import cloudformation_include as cfn_include
+from constructs import Construct
+
+from infra.bundling import PipBundling
+from local_runtime.template import (
+    DLQ_ID,
+    FUNCTION_ID,
+    QUEUE_ID,
+    TEMPLATE_PATH,
+    Stack,
+    TemplateError,
+    load_template,
+)
+
+SOURCE = Path(__file__).resolve().parent.parent / "src"
+DEPLOY_TIME_VALUE = "decided-at-deploy"
+"""Stands in for a value that is a token (a table or topic of the app) when conditions are decided:
+they only ask whether a value is given, and a token always is."""
+DOCKER_IMAGE_NEVER_PULLED = DockerImage.from_registry("public.ecr.aws/sam/build-python3.12")
+"""``BundlingOptions`` requires an image; :class:`PipBundling` always bundles, so it is never used."""
+
+
+class ShareWorker(Construct):
+    """The Share Worker: queue, DLQ and its alarm, function, event source mapping, least-privilege role.
+
+    ``table``: the app's table (string ``PK``/``SK``, TTL on ``ExpiresAt``); the worker then creates
+    none and its role names that table only. Without it the worker gets a table of its own.
+    ``alarm_topic`` hears the DLQ alarm. The other props are the event source mapping's and the
+    queue's settings (template parameters ``BatchSize``, ``MaximumBatchingWindowInSeconds``,
+    ``MaximumConcurrency``, ``MaxReceiveCount``, ``FunctionTimeout``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable | None = None,
+        batch_size: int | None = None,
+        max_batching_window: Duration | None = None,
+        max_concurrency: int | None = None,
+        max_receive_count: int | None = None,
+        function_timeout: Duration | None = None,
+        alarm_topic: sns.ITopic | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        given = {
+            "BatchSize": batch_size,
+            "MaximumBatchingWindowInSeconds": _seconds(max_batching_window),
+            "MaximumConcurrency": max_concurrency,
+            "MaxReceiveCount": max_receive_count,
+            "FunctionTimeout": _seconds(function_timeout),
+            "ExistingTableName": table.table_name if table else None,
+            "AlarmTopicArn": alarm_topic.topic_arn if alarm_topic else None,
+        }
+        tokens = {name: value for name, value in given.items() if Token.is_unresolved(value)}
+        literals = {name: value for name, value in given.items() if value is not None and name not in tokens}
+        stack = Stack(
+            load_template(TEMPLATE_PATH),
+            overrides={**literals, **dict.fromkeys(tokens, DEPLOY_TIME_VALUE)},
+        )
+        try:
+            stack.validate()
+        except TemplateError as error:
+            raise ValueError(f"ShareWorker {construct_id!r}: {error}") from None
+
+        parameters = {name: tokens.get(name, stack.parameter(name)) for name in stack.template["Parameters"]}
+        with tempfile.TemporaryDirectory() as folder:
+            decided = Path(folder) / "template.json"
+            decided.write_text(json.dumps(stack.with_conditions_decided()))
+            self.template = cfn_include.CfnInclude(
+                self, "Template", template_file=str(decided), parameters=parameters
+            )
+
+        self.code = self._code_asset(stack)
+        function = self.template.get_resource(FUNCTION_ID)
+        function.add_property_override(
+            "CodeUri", {"Bucket": self.code.s3_bucket_name, "Key": self.code.s3_object_key}
+        )
+        self.function = lambda_.Function.from_function_attributes(
+            self, "Function", function_arn=Token.as_string(function.get_att("Arn")), same_environment=True
+        )
+        self.queue = self._queue("Queue", QUEUE_ID)
+        self.dead_letter_queue = self._queue("DeadLetterQueue", DLQ_ID)
+
+    def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
+        """What the API needs to publish share events (the queue is encrypted with an SQS-owned key)."""
+        return self.queue.grant_send_messages(grantee)
+
+    def _queue(self, construct_id: str, logical_id: str) -> sqs.IQueue:
+        queue = self.template.get_resource(logical_id)
+        return sqs.Queue.from_queue_attributes(
+            self, construct_id, queue_arn=Token.as_string(queue.get_att("Arn")), queue_url=queue.ref
+        )
+
+    def _code_asset(self, stack: Stack) -> s3_assets.Asset:
+        function = stack.properties(FUNCTION_ID, "Runtime", "Architectures")
+        [architecture] = function.get("Architectures", ["x86_64"])
+        bundling = PipBundling(SOURCE, str(function["Runtime"]), str(architecture))
+        return s3_assets.Asset(
+            self,
+            "Code",
+            path=str(SOURCE),
+            bundling=BundlingOptions(image=DOCKER_IMAGE_NEVER_PULLED, local=bundling),
+        )
+
+
+def _seconds(duration: Duration | None) -> int | None:
+    return None if duration is None else int(duration.to_seconds())

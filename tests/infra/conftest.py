@@ -1,0 +1,40 @@
+"""CDK apps synthesized offline: no AWS account, and no bundling (CDK's own switch), so no network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from infra.share_worker import ShareWorker
+
+SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
+STACK_NAME = "shop"
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    stack: cdk.Stack
+    worker: ShareWorker
+    template: Template
+
+    @property
+    def document(self) -> dict[str, Any]:
+        document: dict[str, Any] = self.template.to_json()
+        return document
+
+    def logical_id(self, construct: cdk.IResource) -> str:
+        """The logical ID of an L2 construct's CloudFormation resource in this stack."""
+        child = construct.node.default_child
+        assert isinstance(child, cdk.CfnElement)
+        return str(self.stack.get_logical_id(child))
+
+
+def synthesize(build: Callable[[cdk.Stack], ShareWorker]) -> Synthesized:
+    """``build`` puts a worker (and what it needs) into a fresh stack, which is then synthesized."""
+    stack = cdk.Stack(cdk.App(context=SKIP_BUNDLING), STACK_NAME)
+    worker = build(stack)
+    return Synthesized(stack, worker, Template.from_stack(stack))

@@ -1,0 +1,206 @@
+"""The ``ShareWorker`` construct, synthesized offline and read back with ``aws_cdk.assertions``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match
+
+from infra.share_worker import ShareWorker
+from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TABLE_ID
+from local_runtime.template import Stack as Stack_
+from tests.cloudformation import EveryResourceByName, lint_findings
+from tests.infra.conftest import Synthesized, synthesize
+
+TABLE_ARN_OF_NAME = (
+    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+)
+
+
+def app_table(stack: Stack) -> dynamodb.Table:
+    return dynamodb.Table(
+        stack,
+        "AppTable",
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
+        time_to_live_attribute="ExpiresAt",
+    )
+
+
+@pytest.fixture(scope="module")
+def on_app_table() -> Synthesized:
+    """The product owner's example (batch size 20, window 10 s, maxReceiveCount 5) on the app's table."""
+    return synthesize(
+        lambda stack: ShareWorker(
+            stack,
+            "ShareWorker",
+            table=app_table(stack),
+            batch_size=20,
+            max_batching_window=Duration.seconds(10),
+            max_receive_count=5,
+            alarm_topic=sns.Topic(stack, "Ops"),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def standalone() -> Synthesized:
+    return synthesize(lambda stack: ShareWorker(stack, "ShareWorker"))
+
+
+def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    role = document["Resources"]["ShareWorkerRole"]["Properties"]
+    found: dict[str, Any]
+    [found] = [
+        statement
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == sid
+    ]
+    return found
+
+
+def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(
+    on_app_table: Synthesized,
+) -> None:
+    on_app_table.template.has_resource_properties(
+        "AWS::Serverless::Function",
+        {
+            "Events": {
+                "ShareEvents": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+                        "BatchSize": 20,
+                        "MaximumBatchingWindowInSeconds": 10,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        "ScalingConfig": {"MaximumConcurrency": 10},
+                    },
+                }
+            },
+            "Runtime": "python3.12",
+            "Architectures": ["arm64"],
+            "Timeout": 30,
+        },
+    )
+    queue = Stack_(on_app_table.document, known=EveryResourceByName()).properties(QUEUE_ID)
+    assert queue["VisibilityTimeout"] == 180
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": f"<{DLQ_ID}.Arn>", "maxReceiveCount": 5}
+
+
+def test_on_the_app_s_table_the_worker_creates_none_and_its_role_names_that_table_only(
+    on_app_table: Synthesized,
+) -> None:
+    document, table_id = (
+        on_app_table.document,
+        on_app_table.logical_id(on_app_table.stack.node.find_child("AppTable")),
+    )
+
+    assert list(on_app_table.template.find_resources("AWS::DynamoDB::Table")) == [table_id]
+    assert statement(document, "ShareTable")["Resource"] == {
+        "Fn::Sub": [TABLE_ARN_OF_NAME, {"ExistingTableName": {"Ref": table_id}}]
+    }
+    function = document["Resources"][FUNCTION_ID]["Properties"]
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": table_id}
+    assert "Conditions" not in document
+
+
+def test_standalone_the_worker_has_a_table_of_its_own_with_keys_and_ttl(standalone: Synthesized) -> None:
+    standalone.template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": Match.object_like(
+                {
+                    "TableName": {"Fn::Sub": "${AWS::StackName}-shares"},
+                    "TimeToLiveSpecification": {"AttributeName": "ExpiresAt", "Enabled": True},
+                }
+            ),
+            "DeletionPolicy": "Retain",
+        },
+    )
+    document = standalone.document
+    assert statement(document, "ShareTable")["Resource"] == {"Fn::GetAtt": [TABLE_ID, "Arn"]}
+    function = document["Resources"][FUNCTION_ID]["Properties"]
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": TABLE_ID}
+
+
+def test_the_dlq_alarm_notifies_the_topic_only_when_one_is_given(
+    on_app_table: Synthesized, standalone: Synthesized
+) -> None:
+    topic_id = on_app_table.logical_id(on_app_table.stack.node.find_child("Ops"))
+
+    heard = on_app_table.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+    quiet = standalone.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+
+    assert (heard["AlarmActions"], heard["OKActions"]) == ([{"Ref": topic_id}], [{"Ref": topic_id}])
+    assert "AlarmActions" not in quiet and "OKActions" not in quiet
+
+
+@pytest.mark.parametrize("variant", ["on_app_table", "standalone"])
+def test_the_synthesized_template_passes_cfn_lint_before_and_after_the_sam_transform(
+    variant: str, request: pytest.FixtureRequest, sam_transform: Any
+) -> None:
+    document = request.getfixturevalue(variant).document
+
+    assert lint_findings(document) == []
+    assert lint_findings(sam_transform(document)) == []
+
+
+def test_the_function_code_is_an_asset_of_src_for_sam(standalone: Synthesized) -> None:
+    code_uri = standalone.document["Resources"][FUNCTION_ID]["Properties"]["CodeUri"]
+
+    assert code_uri["Bucket"] == {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}
+    assert code_uri["Key"].endswith(".zip")
+    assert standalone.document["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_queue_dlq_and_function_are_the_template_s_own(standalone: Synthesized) -> None:
+    worker, resolve = standalone.worker, standalone.stack.resolve
+
+    assert resolve(worker.queue.queue_arn) == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert resolve(worker.queue.queue_url) == {"Ref": QUEUE_ID}
+    assert resolve(worker.dead_letter_queue.queue_arn) == {"Fn::GetAtt": [DLQ_ID, "Arn"]}
+    assert resolve(worker.dead_letter_queue.queue_url) == {"Ref": DLQ_ID}
+    assert resolve(worker.function.function_arn) == {"Fn::GetAtt": [FUNCTION_ID, "Arn"]}
+
+
+def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        worker = ShareWorker(stack, "ShareWorker")
+        worker.grant_send_messages(
+            iam.Role(stack, "Api", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        )
+        return worker
+
+    synthesized = synthesize(build)
+
+    [policy] = synthesized.template.find_resources("AWS::IAM::Policy").values()
+    [grant] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert "sqs:SendMessage" in grant["Action"]
+    assert grant["Resource"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {"batch_size": 20, "max_batching_window": Duration.seconds(0)},
+            "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
+        ),
+        ({"batch_size": 20_000}, "parameter BatchSize must be at most 10000, got 20000"),
+        (
+            {"function_timeout": Duration.seconds(25)},
+            "parameter FunctionTimeout must be one of 10, 15, 20, 30",
+        ),
+    ],
+)
+def test_values_the_template_refuses_are_refused_at_synth_with_its_reason(
+    props: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"ShareWorker 'ShareWorker': {message}"):
+        synthesize(lambda stack: ShareWorker(stack, "ShareWorker", **props))
