@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 CONNECTION_POOL_SIZE = 16
 
 CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 1.5
+READ_TIMEOUT_S = 3.0
 
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
@@ -36,13 +36,14 @@ RETRY_CONFIG = Config(
 
 Standard mode retries throttling, 5xx, connection errors and timeouts with jittered backoff, three
 attempts in all (``total_max_attempts`` counts the first one; a retried ``TransactWriteItems`` keeps
-its ``ClientRequestToken``, so DynamoDB applies it once). One attempt lasts at most connect + read
-timeout, 2.5 s, unless the server trickles its answer (the read timeout bounds each wait for bytes):
-DynamoDB answers in milliseconds, so an attempt that long is a broken connection, better retried. No
-attempt starts with less than ``DEADLINE_MARGIN_MS`` (3 s) left, so an attempt normally ends with
-time left to answer SQS; :func:`build_worker` refuses a margin for which that is not true, and the
-batch processor's cutoff answers SQS in time even when an attempt does not end.
-The pool allows every parallel lane its own connection.
+its ``ClientRequestToken``, so DynamoDB applies it once). An attempt that waits 1 s to connect or 3 s
+for a byte of the answer is abandoned: DynamoDB answers in milliseconds (a 100-action transaction in
+well under a second), so a wait that long is a broken connection, better retried. One attempt so
+lasts at most 4 s, unless the server trickles its answer (the read timeout bounds each wait for
+bytes, not the whole answer). No attempt starts with less than ``DEADLINE_MARGIN_MS`` (4.5 s) left,
+so an attempt normally ends with time left to answer SQS; :func:`build_worker` refuses a margin for
+which that is not true, and the batch processor's cutoff answers SQS in time even when an attempt
+does not end. The pool allows every parallel lane its own connection.
 """
 
 

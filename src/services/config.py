@@ -10,7 +10,7 @@ DEFAULT_DEDUP_TTL_DAYS = 30
 MIN_DEDUP_TTL_DAYS = 14
 """SQS keeps a message at most 14 days (in the DLQ too): a marker must outlive any redelivery."""
 DEFAULT_MAX_PARALLEL_RECORDS = 10
-DEFAULT_DEADLINE_MARGIN_MS = 3000
+DEFAULT_DEADLINE_MARGIN_MS = 4500
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def test_an_invocation_past_the_function_timeout_is_ended_and_its_batch_retried(
     local.send(share("test-item", "user123", "e-slow"), behaviour=behaviours.HANG)
     invocations = Invocations()
 
-    short_timeout = local.function(timeout_s=5)
+    short_timeout = local.function(timeout_s=7)
 
     stats, environments = local.drain(function=short_timeout, invocations=invocations)
 

@@ -67,7 +67,7 @@ def test_conflicts_until_the_budget_runs_out_fail_the_records_untouched_and_rede
 ) -> None:
     share_table.put_item("hot-item")
     proxy.use_plan(FaultPlan({FaultKind.TRANSACTION_CONFLICT: 1.0}))
-    context = WallClockContext(budget_s=4.5)  # 1.5 s of retries before the 3 s margin
+    context = WallClockContext(budget_s=6.0)  # 1.5 s of retries before the 4.5 s margin
 
     with captured_telemetry() as captured:
         response = handler_behind_proxy.lambda_handler(_hot_batch(4), context)
@@ -116,7 +116,7 @@ def test_on_a_fifo_queue_a_later_record_settled_meanwhile_is_still_reported_afte
             proxy.use_plan(FaultPlan({FaultKind.TRANSACTION_CONFLICT: 1.0}))
 
     with before_send(worker_client(handler_behind_proxy), meanwhile):
-        response = handler_behind_proxy.lambda_handler(batch, WallClockContext(budget_s=4.5))
+        response = handler_behind_proxy.lambda_handler(batch, WallClockContext(budget_s=6.0))
 
     assert failed_ids(response) == ["g-1", "g-2"]
     assert shared_count(share_table, "hot-item") == 1  # the other invocation's share, nothing of ours

@@ -135,13 +135,13 @@ def test_a_transaction_that_commits_after_its_record_was_reported_is_a_duplicate
     share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
 ) -> None:
     seed_owned_items(share_table, ["item-0"])
-    # The proxy holds the transaction 2 s, then relays it: the worker's 1.5 s read timeout expires
+    # The proxy holds the transaction 3.5 s, then relays it: the worker's 3 s read timeout expires
     # first, and by then less than the margin is left for the SDK's retry.
-    proxy.use_plan(FaultPlan(slow_response_s=2.0))
+    proxy.use_plan(FaultPlan(slow_response_s=3.5))
     proxy.inject(FaultKind.SLOW_RESPONSE, times=1, operation=TRANSACT_WRITE)
     record = sqs_record(share_body("item-0", event_id="e-late"), "m-late")
 
-    response = handler_behind_proxy.lambda_handler(sqs_event(record), WallClockContext(budget_s=4.4))
+    response = handler_behind_proxy.lambda_handler(sqs_event(record), WallClockContext(budget_s=5.5))
 
     assert failed_ids(response) == ["m-late"]
     _wait_for_marker(share_table, "e-late")
@@ -166,7 +166,7 @@ def test_the_handler_answers_at_the_cutoff_even_when_a_request_outlives_the_sdk_
     )
     worker = build_worker(Settings(table_name=share_table.name), resource=slow_client)
     proxy.inject(FaultKind.HANG, times=HELD_FOREVER, operation=TRANSACT_WRITE)
-    context = WallClockContext(budget_s=5.0)
+    context = WallClockContext(budget_s=6.0)
 
     with captured_telemetry() as captured:
         response = process_partial_response(
@@ -204,7 +204,7 @@ def test_a_processor_called_without_a_context_has_no_deadline_left_over_from_an_
 
 
 def _wait_for_marker(share_table: ShareTable, event_id: str, polls: int = 100) -> None:
-    """Poll until the late commit lands (the proxy relays it about 2 s after it arrived)."""
+    """Poll until the late commit lands (the proxy relays it 3.5 s after it arrived)."""
     for _ in range(polls):
         if any(marker["EventId"] == event_id for marker in share_table.records_with_prefix("EVENT#")):
             return

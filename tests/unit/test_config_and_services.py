@@ -19,9 +19,9 @@ def test_missing_table_name_is_a_clear_configuration_error() -> None:
 
 
 def test_settings_read_optional_values() -> None:
-    settings = Settings.from_env({"TABLE_NAME": "t", "DEDUP_TTL_DAYS": "21", "DEADLINE_MARGIN_MS": "4000"})
+    settings = Settings.from_env({"TABLE_NAME": "t", "DEDUP_TTL_DAYS": "21", "DEADLINE_MARGIN_MS": "5000"})
 
-    assert (settings.table_name, settings.dedup_ttl_days, settings.deadline_margin_ms) == ("t", 21, 4000)
+    assert (settings.table_name, settings.dedup_ttl_days, settings.deadline_margin_ms) == ("t", 21, 5000)
 
 
 @pytest.mark.parametrize("days", ["1", "13"])
@@ -31,9 +31,9 @@ def test_a_dedup_ttl_shorter_than_the_queues_retention_is_refused(days: str) -> 
 
 
 def test_a_deadline_margin_that_one_sdk_attempt_could_outlast_is_refused_at_start_up() -> None:
-    settings = Settings.from_env({"TABLE_NAME": "t", "DEADLINE_MARGIN_MS": "2000"})
+    settings = Settings.from_env({"TABLE_NAME": "t", "DEADLINE_MARGIN_MS": "3000"})
 
-    with pytest.raises(ConfigurationError, match=r"DEADLINE_MARGIN_MS=2000 is too small.*at least 3000"):
+    with pytest.raises(ConfigurationError, match=r"DEADLINE_MARGIN_MS=3000 is too small.*at least 4500"):
         build_worker(settings)
 
 
