@@ -167,8 +167,8 @@ class FaultProxy(LoopbackServer):
         self._forced: deque[_Forced] = deque()
         self._crash: _Crash | None = None
         self._lock = threading.Lock()
-        self._receives_done = threading.Condition(self._lock)
-        self._receives_in_flight = 0
+        self._relays_done = threading.Condition(self._lock)
+        self._relays_in_flight = 0
         super().__init__(_ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self), "fault-proxy")
 
     @property
@@ -220,28 +220,28 @@ class FaultProxy(LoopbackServer):
         return True
 
     @contextmanager
-    def receiving(self) -> Iterator[Callable[[list[str]], None]]:
-        """Around one relayed ``ReceiveMessage``: in flight until it ends (see
-        :meth:`wait_for_receives`); the callback takes the receipt handles it handed out."""
+    def relaying(self) -> Iterator[None]:
+        """Around the relay of one request: in flight until it ends (see :meth:`wait_until_idle`)."""
         with self._lock:
-            self._receives_in_flight += 1
+            self._relays_in_flight += 1
         try:
-            yield self._note_received
+            yield
         finally:
-            with self._receives_done:
-                self._receives_in_flight -= 1
-                self._receives_done.notify_all()
+            with self._relays_done:
+                self._relays_in_flight -= 1
+                self._relays_done.notify_all()
 
-    def wait_for_receives(self, timeout_s: float) -> bool:
-        """Wait until no ``ReceiveMessage`` is being relayed; ``False`` if one still is after ``timeout_s``.
+    def wait_until_idle(self, timeout_s: float) -> bool:
+        """Wait until no request is being relayed; ``False`` if one still is after ``timeout_s``.
 
-        A killed poller's long poll goes on in the server and takes the messages that turn visible
-        while it waits, so the messages a dead poller holds are only known once it has ended.
+        A killed worker's last requests go on without it: a transaction already relayed commits, and
+        a long poll waits on in the server and takes the messages that turn visible meanwhile. What
+        the dead worker did and holds is only known once they have ended.
         """
-        with self._receives_done:
-            return self._receives_done.wait_for(lambda: self._receives_in_flight == 0, timeout_s)
+        with self._relays_done:
+            return self._relays_done.wait_for(lambda: self._relays_in_flight == 0, timeout_s)
 
-    def _note_received(self, receipt_handles: list[str]) -> None:
+    def note_received(self, receipt_handles: list[str]) -> None:
         with self._lock:
             self.stats.receipt_handles.extend(receipt_handles)
 
@@ -348,7 +348,8 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
     server: _ProxyServer
 
     def do_POST(self) -> None:
-        self._relay()
+        with self.server.proxy.relaying():
+            self._relay()
 
     def log_message(self, format: str, *args: Any) -> None:
         """No access log: a run makes thousands of requests."""
@@ -361,11 +362,10 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
             target.removeprefix(DYNAMODB_TARGET_PREFIX) if target.startswith(DYNAMODB_TARGET_PREFIX) else None
         )
         if target == SQS_RECEIVE_TARGET:
-            with proxy.receiving() as note_received:
-                response = self._forward(body)
-                if response.status == 200:
-                    messages = json.loads(response.body).get("Messages", [])
-                    note_received([message["ReceiptHandle"] for message in messages])
+            response = self._forward(body)
+            if response.status == 200:
+                messages = json.loads(response.body).get("Messages", [])
+                proxy.note_received([message["ReceiptHandle"] for message in messages])
             self._send(response)
             return
         request: dict[str, Any] = json.loads(body) if operation else {}

@@ -81,7 +81,7 @@ pollers' final checks that the queue is drained."""
 RECEIVE_S = 1.0
 """Allowance for one ``ReceiveMessage`` on moto with the feeder's backlog on the queue."""
 LONGEST_POLL_S = SQS_MAX_WAIT_S + 10
-"""How long a killed poller's last long poll may go on in the server."""
+"""How long a killed poller's last requests may go on in the server (a long poll the longest)."""
 
 
 class PollerScenarioError(Exception):
@@ -101,8 +101,8 @@ class PollerScenario:
 @dataclass(frozen=True)
 class PollerScenarioResult(ScenarioResult):
     committed_at_crash: int = 0
-    """Shares in the table right after the poller was killed: commits whose messages stayed on the
-    queue, and those of batches it had finished."""
+    """Shares in the table once the killed poller's last requests ended: those of the batches it
+    finished, and commits whose messages it never deleted."""
     exit_codes: list[int] = field(default_factory=list)
     planned_crashes: int = 0
     deadline_s: float = 0.0
@@ -184,9 +184,9 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
     ):
         if scenario.crash_at_share is not None:
             exit_codes.append(_crash_one_poller(scenario.crash_at_share, stack.name, proxy, deadline_s))
+            if not proxy.wait_until_idle(LONGEST_POLL_S):
+                raise PollerScenarioError(f"the killed poller's requests still ran after {LONGEST_POLL_S} s")
             committed_at_crash = sum(audit_table(table, workload).found_counts.values())
-            if not proxy.wait_for_receives(LONGEST_POLL_S):
-                raise PollerScenarioError(f"the killed poller's receive still ran after {LONGEST_POLL_S} s")
             _release(sqs, resources.queue_url, proxy.stats.receipt_handles)
         pollers = [_start_poller(stack.name, proxy.endpoint_url) for _ in range(scenario.pollers)]
         exit_codes.extend(_wait(pollers, deadline_s))
