@@ -22,12 +22,13 @@ FIGURES_HEADERS = [
     "found",
     "lost",
     "double-applied",
+    "unapplied",
     "half-written",
     "dead letters",
     "time (s)",
 ]
 TARGETED_TRANSACTIONS = "targeted transactions"
-"""The fault table's last row: transactions on the item a fault plan aims at (scenario 5's hot item)."""
+"""The fault table's last row: transactions on the item a fault plan aims at (scenario 8's hot item)."""
 
 
 def figures_row(label: str, rounds: Sequence[ScenarioResult], seconds: float) -> list[Any]:
@@ -53,6 +54,7 @@ def _figures(result: ScenarioResult) -> list[int]:
         sum(audit.found_counts.values()),
         audit.lost,
         audit.double_applied,
+        audit.unapplied,
         audit.half_written,
         len(queue.dead_letters),
     ]
@@ -60,7 +62,7 @@ def _figures(result: ScenarioResult) -> list[int]:
 
 def fault_rows(scenarios: Sequence[Sequence[ScenarioResult]]) -> list[list[Any]]:
     """Faults injected, by kind (rows) and scenario (columns, summed over its rounds), then the
-    transactions on the targeted item: the conflicts of scenario 5 are a share of those."""
+    transactions on the targeted item: the conflicts of scenario 8 are a share of those."""
     injected = [
         [kind.value, *(sum(result.faults.injected[kind] for result in rounds) for rounds in scenarios)]
         for kind in FaultKind

@@ -1,4 +1,4 @@
-"""Scenarios 3, 4 and 5 through real processes: ``share-worker run`` pollers on the real (moto) queue.
+"""Scenarios 3, 4 and 8 through real processes: ``share-worker run`` pollers on the real (moto) queue.
 
 Unlike :class:`local_runtime.reliability.RedeliveringQueue`, nothing here is simulated: each run
 provisions a stack of its own from ``template.yaml`` as it stands, a :class:`QueueFeeder` sends the
@@ -74,7 +74,7 @@ SCENARIO_ITEMS = 5
 HOT_ITEM_RATE = 0.85
 """Share of the events on the hot item in scenarios 4 and 5 (the rest spread over all five items)."""
 HOT_ITEM_CONFLICT_RATE = 0.5
-"""Share of the hot item's transactions that scenario 5 cancels with ``TransactionConflict``."""
+"""Share of the hot item's transactions that scenario 8 cancels with ``TransactionConflict``."""
 STARTUP_S = 60
 """Allowance for starting poller processes and their first execution environments, and for the
 pollers' final checks that the queue is drained."""
@@ -119,7 +119,7 @@ def crash_scenario(events: int, *, seed: int = 0) -> PollerScenario:
 
 def concurrency_scenario(events: int, *, pollers: int, seed: int = 0) -> PollerScenario:
     """Scenario 4: ``HOT_ITEM_RATE`` of the events on one item, sent 1 to 2 times, ``pollers``
-    processes at once; no faults (scenario 5 adds the conflicts)."""
+    processes at once; no faults (scenario 8 adds the conflicts)."""
     share = ShareScenario(
         "4 concurrent pollers",
         events=events,
@@ -132,11 +132,11 @@ def concurrency_scenario(events: int, *, pollers: int, seed: int = 0) -> PollerS
 
 
 def hot_item_scenario(events: int, *, pollers: int, seed: int = 0) -> PollerScenario:
-    """Scenario 5: scenario 4 with ``HOT_ITEM_CONFLICT_RATE`` of the transactions on the hot item
+    """Scenario 8: scenario 4 with ``HOT_ITEM_CONFLICT_RATE`` of the transactions on the hot item
     cancelled with ``TransactionConflict`` (the other items' transactions are left alone)."""
     plan = FaultPlan({FaultKind.TRANSACTION_CONFLICT: HOT_ITEM_CONFLICT_RATE}, seed=seed, item_id=HOT_ITEM_ID)
     share = ShareScenario(
-        "5 hot item",
+        "8 hot item",
         events=events,
         items=SCENARIO_ITEMS,
         max_copies=2,

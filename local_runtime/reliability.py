@@ -267,17 +267,25 @@ class Audit:
         )
 
     @property
+    def unapplied(self) -> int:
+        """Events with neither a marker nor a feed entry (their share should be missing from the
+        counts too: ``lost``)."""
+        return sum(1 for event_id in self.event_ids if self._records(event_id) == (0, 0))
+
+    @property
     def half_written(self) -> int:
-        """Events without exactly one marker and one feed entry, and records of events never sent."""
-        broken = sum(
-            1 for event_id in self.event_ids if (self.markers[event_id], self.activities[event_id]) != (1, 1)
-        )
+        """Events with some of their records but not exactly one marker and one feed entry, and
+        records of events never sent."""
+        broken = sum(1 for event_id in self.event_ids if self._records(event_id) not in ((1, 1), (0, 0)))
         strays = set(self.markers) | set(self.activities)
         return broken + len(strays - self.event_ids)
 
     @property
     def exact(self) -> bool:
-        return self.found_counts == self.expected_counts and self.half_written == 0
+        return self.found_counts == self.expected_counts and self.half_written == self.unapplied == 0
+
+    def _records(self, event_id: str) -> tuple[int, int]:
+        return self.markers[event_id], self.activities[event_id]
 
 
 def audit_table(table: Table, workload: Workload) -> Audit:

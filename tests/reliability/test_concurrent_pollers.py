@@ -3,7 +3,7 @@
 Three ``share-worker run`` processes at the template's settings (each with up to its maximum
 concurrency of execution environments) take batches off the same queue; 85 % of the events share
 one item and every event is sent once or twice. No update is lost and none is applied twice.
-Scenario 5 (``test_hot_item.py``) adds conflicts on the hot item.
+Scenario 8 (``test_hot_item.py``) adds conflicts on the hot item.
 """
 
 from __future__ import annotations

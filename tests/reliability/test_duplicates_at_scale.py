@@ -42,7 +42,7 @@ def test_every_distinct_event_is_counted_once_however_often_it_is_delivered(
     assert queue.metrics["DuplicateEvents"] == queue.messages - DUPLICATES.events
 
 
-def test_audit_notices_a_share_counted_twice_and_an_event_half_written(
+def test_audit_notices_a_share_counted_twice_an_event_half_written_and_one_without_records(
     share_table: ShareTable, handler_module: Any
 ) -> None:
     """The audit behind every scenario fails when the promise breaks, not only when it holds."""
@@ -59,10 +59,18 @@ def test_audit_notices_a_share_counted_twice_and_an_event_half_written(
         ExpressionAttributeValues={":one": 1},
     )
     share_table.table.delete_item(Key={"PK": f"EVENT#{workload.shares[0].event_id}", "SK": "EVENT"})
+    counted_without_records = workload.shares[1].event_id
+    share_table.table.delete_item(Key={"PK": f"EVENT#{counted_without_records}", "SK": "EVENT"})
+    [entry] = [
+        entry
+        for entry in share_table.records_with_prefix("USER#")
+        if entry["EventId"] == counted_without_records
+    ]
+    share_table.table.delete_item(Key={"PK": entry["PK"], "SK": entry["SK"]})
 
     audit = audit_table(share_table.table, workload)
 
-    assert (audit.lost, audit.double_applied, audit.half_written) == (0, 1, 1)
+    assert (audit.lost, audit.double_applied, audit.unapplied, audit.half_written) == (0, 1, 1, 1)
     assert not audit.exact
 
 
