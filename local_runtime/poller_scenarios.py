@@ -23,8 +23,8 @@ neither spares a message a receive, so neither hides a dead letter:
   visible again after a second instead of the queue's visibility timeout (180 s); its next
   delivery is a receive like any other;
 * after a crash, the messages the killed poller held are made visible at once
-  (``ChangeMessageVisibility`` to 0 with the receipt handles the proxy saw), as SQS does when their
-  visibility timeout runs out, instead of waiting it out.
+  (``ChangeMessageVisibility`` to 0 with the receipt handles the proxy saw, once the poller's last
+  requests ended), as SQS does when their visibility timeout runs out, instead of waiting it out.
 
 Either way the table is read back with :func:`local_runtime.reliability.audit_table`.
 """
@@ -72,7 +72,7 @@ RETRY_AFTER_S = 1
 """The pollers' ``--retry-after`` (see the module docstring)."""
 SCENARIO_ITEMS = 5
 HOT_ITEM_RATE = 0.85
-"""Share of the events on the hot item in scenarios 4 and 5 (the rest spread over all five items)."""
+"""Share of the events on the hot item in scenarios 4 and 8 (the rest spread over all five items)."""
 HOT_ITEM_CONFLICT_RATE = 0.5
 """Share of the hot item's transactions that scenario 8 cancels with ``TransactionConflict``."""
 STARTUP_S = 60
