@@ -151,13 +151,16 @@ def drain_deadline_s(messages: int, pollers: int, settings: DeliverySettings) ->
     """How long ``pollers`` may take to drain ``messages``: a bound no healthy run reaches, which
     grows with the work.
 
-    Every batch received the template's ``MaxReceiveCount`` times, every invocation running the whole
-    function timeout with ``pollers`` times the maximum concurrency at once, a slow receive per
-    batch and the pause before each retry, plus :data:`STARTUP_S`.
+    Every batch is received the template's ``MaxReceiveCount`` times; each poller gathers its share
+    of those deliveries one after another, each batch waiting out the whole batching window and a
+    slow receive, and runs them at its maximum concurrency, each invocation taking the whole
+    function timeout. Plus the last retries' pauses and :data:`STARTUP_S`.
     """
     deliveries = math.ceil(messages / settings.batch_size) * settings.max_receive_count
-    concurrency = pollers * settings.maximum_concurrency
-    return STARTUP_S + deliveries * (settings.function_timeout_s / concurrency + RECEIVE_S + RETRY_AFTER_S)
+    per_delivery_s = (
+        settings.batching_window_s + RECEIVE_S + settings.function_timeout_s / settings.maximum_concurrency
+    )
+    return STARTUP_S + settings.max_receive_count * RETRY_AFTER_S + deliveries / pollers * per_delivery_s
 
 
 def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerScenarioResult:
