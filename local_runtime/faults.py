@@ -313,7 +313,6 @@ def _touched_item(request: Mapping[str, Any], item_id: str) -> int | None:
             if (target.get("Key") or target.get("Item") or {}).get("PK") == partition_key:
                 return index
     return None
-    return None
 
 
 @contextmanager

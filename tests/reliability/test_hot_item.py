@@ -60,11 +60,15 @@ def hot_run(aws: EmbeddedAws) -> PollerScenarioResult:
 def test_hot_item_scenario_runs_at_the_templates_settings_with_conflicts_on_the_hot_item(
     hot_run: PollerScenarioResult,
 ) -> None:
-    audit, faults = hot_run.audit, hot_run.faults
+    audit, faults, plan = hot_run.audit, hot_run.faults, HOT.share.fault_plan
+    assert plan is not None and plan.item_id == HOT_ITEM_ID
+    assert (
+        plan.rates == {FaultKind.TRANSACTION_CONFLICT: HOT_ITEM_CONFLICT_RATE}
+        and HOT_ITEM_CONFLICT_RATE >= 0.4
+    )
     assert hot_run.exit_codes == [0] * POLLERS
     assert audit.expected_counts[HOT_ITEM_ID] > 0.8 * HOT.share.events
     assert hot_run.queue.messages > HOT.share.events
-    assert HOT_ITEM_CONFLICT_RATE >= 0.4
     assert 0 < faults.injected[FaultKind.TRANSACTION_CONFLICT] <= faults.item_transactions
     assert set(faults.injected) == {FaultKind.TRANSACTION_CONFLICT}
 
