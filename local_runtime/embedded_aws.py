@@ -4,8 +4,10 @@ moto's ``TransactWriteItems`` snapshots whole tables and restores them on cancel
 lock, so two concurrent DynamoDB requests can corrupt each other (HTTP 500s, lost updates). The
 server therefore runs every DynamoDB request under one lock, and by default replaces that
 whole-table snapshot with an item-level one (:mod:`local_runtime.moto_transactions`), so a
-transaction costs the same at 20,000 rows as on an empty table. SQS requests stay concurrent, so a
-long poll never holds up a table write.
+transaction costs the same at 20,000 rows as on an empty table. moto's SQS has the same flaw (two
+receives at once can hand out one message twice, or fail with a 500 after hiding messages), so SQS
+requests run one at a time too, under a lock of their own that a long poll lets go of while it waits
+(:mod:`local_runtime.moto_sqs`): a long poll never holds up a table write or another queue request.
 
 moto also keeps a reference to every model object it ever created (for its web dashboard), the
 whole-table copies of every ``TransactWriteItems`` included, so memory grows with table size times
@@ -26,7 +28,7 @@ from moto.core.model_instances import reset_model_data
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local_runtime import moto_transactions
+from local_runtime import moto_sqs, moto_transactions
 
 LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
@@ -48,8 +50,9 @@ class QuietRequestHandler(MotoRequestHandler):
         return None
 
 
-class SerializedDynamoDB:
-    """WSGI middleware: one DynamoDB request at a time; everything else passes straight through."""
+class SerializedRequests:
+    """WSGI middleware: one DynamoDB request at a time, and one SQS request at a time (JSON protocol,
+    as boto3 speaks it); everything else passes straight through."""
 
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
@@ -57,7 +60,11 @@ class SerializedDynamoDB:
         self.dynamodb_requests = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonSQS."):
+            with moto_sqs.serialized():
+                return list(self.app(environ, start_response))
+        if not target.startswith("DynamoDB_"):
             return self.app(environ, start_response)
         with self.lock:
             self.dynamodb_requests += 1
@@ -99,7 +106,8 @@ class EmbeddedAws(LoopbackServer):
     def __init__(self, port: int = 0, *, item_level_transactions: bool = True) -> None:
         if item_level_transactions:
             moto_transactions.install()
-        self.middleware = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        moto_sqs.install()
+        self.middleware = SerializedRequests(DomainDispatcherApplication(create_backend_app))
         server = make_server(
             LOOPBACK, port, self.middleware, threaded=True, request_handler=QuietRequestHandler
         )

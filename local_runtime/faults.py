@@ -7,9 +7,16 @@ answers, two things moto never produces (a ``TransactionConflict`` cancellation 
 committed the write. Every other request is relayed unchanged, so the proxy serves SQS too,
 untouched (it only counts the messages ``ReceiveMessage`` hands out).
 
+A plan can aim at one item (``FaultPlan.item_id``): then only the transactions that write or check
+that item's record are faulted, the way DynamoDB cancels the transactions that contend for a hot
+item and leaves the others alone.
+
 For the crash scenario it can also stop a worker dead on cue: :meth:`FaultProxy.crash_at` runs a
-callback (one that kills the worker's processes) when the worker asks for its n-th transaction,
-and neither that transaction nor any later one is relayed until :meth:`FaultProxy.recover`.
+callback (one that kills the worker's processes) when the worker asks for the transaction that
+writes its n-th dedup marker (its n-th share, however many shares a transaction carries), and
+neither that transaction nor any later one is relayed until :meth:`FaultProxy.recover`. It keeps
+the receipt handle of every message SQS hands out through it, so the messages a killed worker
+held can be released at once (:attr:`FaultStats.receipt_handles`).
 
 The proxy is a real server on a socket: any process pointed at ``endpoint_url`` (a poller running
 in a child process, say) goes through the same faults, and the counts stay in this process.
@@ -34,12 +41,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local_runtime.embedded_aws import LOOPBACK, LoopbackServer
+from services.keys import MARKER_SK, item_key
 
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
 TRANSACT_WRITE = "TransactWriteItems"
 BATCH_GET = "BatchGetItem"
+TRANSACTION_ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
 # Not relayed as received: hop-by-hop headers, and the length of a body the proxy may rewrite.
 NOT_RELAYED_HEADERS = frozenset(
     {
@@ -93,6 +102,9 @@ class FaultPlan:
     rates: Mapping[FaultKind, float] = field(default_factory=dict)
     slow_response_s: float = 0.05
     seed: int = 0
+    item_id: str | None = None
+    """When set, only ``TransactWriteItems`` requests with an action on this item's record are
+    drawn for (the rates are shares of those); every other request is relayed untouched."""
 
     def __post_init__(self) -> None:
         if any(rate < 0 for rate in self.rates.values()) or sum(self.rates.values()) > 1:
@@ -113,14 +125,21 @@ class FaultStats:
     injected: Counter[FaultKind] = field(default_factory=Counter)
     lost_commits: int = 0
     """``TransactWriteItems`` the server committed while the client was told it failed."""
-    received_messages: int = 0
-    """Messages SQS handed out through the proxy (``ReceiveMessage``), redeliveries included."""
     crashes: int = 0
     """Workers killed by :meth:`FaultProxy.crash_at`."""
+    item_transactions: int = 0
+    """``TransactWriteItems`` requests on the plan's ``item_id`` (none when the plan names no item)."""
+    receipt_handles: list[str] = field(default_factory=list)
+    """The receipt handle of every message SQS handed out through the proxy (``ReceiveMessage``)."""
 
     @property
     def faults(self) -> int:
         return sum(self.injected.values())
+
+    @property
+    def received_messages(self) -> int:
+        """Messages SQS handed out through the proxy, redeliveries included."""
+        return len(self.receipt_handles)
 
 
 @dataclass
@@ -132,8 +151,9 @@ class _Forced:
 
 @dataclass
 class _Crash:
-    transaction: int
+    share: int
     callback: Callable[[], None]
+    shares_relayed: int = 0
     fired: bool = False
 
 
@@ -153,6 +173,8 @@ class FaultProxy(LoopbackServer):
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         """Set when the proxy stops: releases the requests it holds (:attr:`FaultKind.HANG`)."""
+        self._relays_done = threading.Condition(self._lock)
+        self._relays_in_flight = 0
         super().__init__(_ProxyServer((LOOPBACK, 0), _ProxyRequestHandler, self), "fault-proxy")
 
     def stop(self) -> None:
@@ -182,40 +204,72 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             self._forced.clear()
 
-    def crash_at(self, transaction: int, crash: Callable[[], None]) -> None:
-        """When the ``transaction``-th ``TransactWriteItems`` request (counted from the start) arrives,
-        call ``crash``, and drop it and every later one unrelayed until :meth:`recover`: the
-        transactions before it are committed, none after (even those already on their way)."""
+    def crash_at(self, share: int, crash: Callable[[], None]) -> None:
+        """When the ``TransactWriteItems`` request that writes the ``share``-th dedup marker (counted
+        from now) arrives, call ``crash``, and drop it and every later one unrelayed until
+        :meth:`recover`: the transactions before it are relayed, none after (even those already on
+        their way)."""
         with self._lock:
-            self._crash = _Crash(transaction, crash)
+            self._crash = _Crash(share, crash)
 
     def recover(self) -> None:
         """Relay transactions again, after a crash (for the workers started after it)."""
         with self._lock:
             self._crash = None
 
-    def crashes_now(self) -> bool:
+    def crashes_now(self, request: Mapping[str, Any]) -> bool:
         """Whether this ``TransactWriteItems`` request is to be dropped; the first one crashes."""
         with self._lock:
             crash = self._crash
-            if crash is None or self.stats.requests[TRANSACT_WRITE] < crash.transaction:
+            if crash is None:
                 return False
-            first, crash.fired = not crash.fired, True
+            first = not crash.fired
             if first:
+                crash.shares_relayed += _dedup_markers(request)
+                if crash.shares_relayed < crash.share:
+                    return False
+                crash.fired = True
                 self.stats.crashes += 1
         if first:
             crash.callback()
         return True
 
-    def note_received(self, messages: int) -> None:
+    @contextmanager
+    def relaying(self) -> Iterator[None]:
+        """Around the relay of one request: in flight until it ends (see :meth:`wait_until_idle`)."""
         with self._lock:
-            self.stats.received_messages += messages
+            self._relays_in_flight += 1
+        try:
+            yield
+        finally:
+            with self._relays_done:
+                self._relays_in_flight -= 1
+                self._relays_done.notify_all()
 
-    def choose_fault(self, operation: str) -> FaultKind | None:
-        """Count the request and decide its fault, if any."""
+    def wait_until_idle(self, timeout_s: float) -> bool:
+        """Wait until no request is being relayed; ``False`` if one still is after ``timeout_s``.
+
+        A killed worker's last requests go on without it: a transaction already relayed commits, and
+        a long poll waits on in the server and takes the messages that turn visible meanwhile. What
+        the dead worker did and holds is only known once they have ended.
+        """
+        with self._relays_done:
+            return self._relays_done.wait_for(lambda: self._relays_in_flight == 0, timeout_s)
+
+    def note_received(self, receipt_handles: list[str]) -> None:
+        with self._lock:
+            self.stats.receipt_handles.extend(receipt_handles)
+
+    def choose_fault(self, operation: str, request: Mapping[str, Any]) -> FaultKind | None:
+        """Count the request and decide its fault, if any: forced faults first, then the plan's draw
+        (for the plan's item only, when it names one)."""
         with self._lock:
             self.stats.requests[operation] += 1
-            fault = self._take_forced(operation) or self._draw(operation)
+            targeted = True
+            if self._plan.item_id is not None:
+                targeted = _touched_item(request, self._plan.item_id) is not None
+                self.stats.item_transactions += targeted
+            fault = self._take_forced(operation) or (self._draw(operation) if targeted else None)
             if fault is not None:
                 self.stats.injected[fault] += 1
             return fault
@@ -241,16 +295,39 @@ class FaultProxy(LoopbackServer):
             draw -= rate
         return None
 
-    def conflict_reasons(self, action_count: int) -> list[dict[str, str]]:
-        """Cancellation reasons of a conflicted transaction: one action conflicts, the rest did not fail."""
+    def conflict_reasons(self, request: Mapping[str, Any]) -> list[dict[str, str]]:
+        """Cancellation reasons of a conflicted transaction: one action conflicts (the one on the
+        plan's item, when it names one; else any), the rest did not fail."""
+        actions: list[Any] = request.get("TransactItems", [])
         with self._lock:
-            conflicted = self._random.randrange(action_count) if action_count else 0
+            item_id = self._plan.item_id
+            conflicted = _touched_item(request, item_id) if item_id is not None else None
+            if conflicted is None:
+                conflicted = self._random.randrange(len(actions)) if actions else 0
         return [
             {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
             if index == conflicted
             else {"Code": "None"}
-            for index in range(action_count)
+            for index in range(len(actions))
         ]
+
+
+def _dedup_markers(request: Mapping[str, Any]) -> int:
+    """How many dedup markers (``Put`` of a record whose ``SK`` is ``EVENT``) a transaction writes."""
+    puts = [action.get("Put", {}) for action in request.get("TransactItems", [])]
+    return sum(1 for put in puts if put.get("Item", {}).get("SK") == {"S": MARKER_SK})
+
+
+def _touched_item(request: Mapping[str, Any], item_id: str) -> int | None:
+    """The position of the first action of a ``TransactWriteItems`` request on ``item_id``'s record
+    (``{"PK": {"S": "ITEM#<id>"}}`` in its ``Key``, or in its ``Item`` for a ``Put``), else ``None``."""
+    partition_key = {"S": item_key(item_id)["PK"]}
+    for index, action in enumerate(request.get("TransactItems", [])):
+        for name in TRANSACTION_ACTIONS:
+            target = action.get(name, {})
+            if (target.get("Key") or target.get("Item") or {}).get("PK") == partition_key:
+                return index
+    return None
 
 
 @contextmanager
@@ -285,7 +362,8 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
     server: _ProxyServer
 
     def do_POST(self) -> None:
-        self._relay()
+        with self.server.proxy.relaying():
+            self._relay()
 
     def log_message(self, format: str, *args: Any) -> None:
         """No access log: a run makes thousands of requests."""
@@ -300,11 +378,13 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         if target == SQS_RECEIVE_TARGET:
             response = self._forward(body)
             if response.status == 200:
-                proxy.note_received(len(json.loads(response.body).get("Messages", [])))
+                messages = json.loads(response.body).get("Messages", [])
+                proxy.note_received([message["ReceiptHandle"] for message in messages])
             self._send(response)
             return
-        fault = proxy.choose_fault(operation) if operation else None
-        if operation == TRANSACT_WRITE and proxy.crashes_now():
+        request: dict[str, Any] = json.loads(body) if operation else {}
+        fault = proxy.choose_fault(operation, request) if operation else None
+        if operation == TRANSACT_WRITE and proxy.crashes_now(request):
             self._reset_connection()
             return
         if fault is FaultKind.CONNECTION_RESET:
@@ -321,10 +401,10 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
             self._send(_error(500, "InternalServerError", "Internal server error"))
             return
         if fault is FaultKind.TRANSACTION_CONFLICT:
-            self._send(_conflict(proxy.conflict_reasons(len(json.loads(body).get("TransactItems", [])))))
+            self._send(_conflict(proxy.conflict_reasons(request)))
             return
         if fault is FaultKind.UNPROCESSED_KEYS:
-            self._send(self._read_half(json.loads(body)))
+            self._send(self._read_half(request))
             return
         if fault is FaultKind.SLOW_RESPONSE:
             time.sleep(proxy.plan.slow_response_s)

@@ -5,10 +5,11 @@ same code:
 
 * :func:`share_workload` makes distinct share events over a handful of public items (so every one
   of them must be applied), :func:`messages_with_duplicates` sends each of them 1 to N times;
-* :class:`RedeliveringQueue` plays SQS and the event source mapping in memory: batches of at most
-  ten records in shuffled order; a record reported in ``batchItemFailures`` (or every record of a
-  batch whose invocation raised) comes back in a later batch; after ``max_receive_count`` receives
-  it goes to a dead-letter list instead;
+* :class:`RedeliveringQueue` plays SQS and the event source mapping in memory, with the settings
+  of ``template.yaml`` (:class:`DeliverySettings`): batches of at most the batch size in shuffled
+  order, each invocation with the function's timeout; a record reported in ``batchItemFailures``
+  (or every record of a batch whose invocation raised or ran out of time) comes back in a later
+  batch; after ``MaxReceiveCount`` receives it goes to a dead-letter list instead;
 * :func:`audit_table` reads the whole table back: every item's ``SharedCount`` against its number
   of distinct events, and exactly one dedup marker and one feed entry per event.
 
@@ -20,27 +21,29 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from local_runtime.capture import captured_telemetry
-from local_runtime.faults import FaultKind, FaultPlan, FaultStats
+from local_runtime.faults import FaultPlan, FaultStats
+from local_runtime.lambda_bootstrap import InvocationContext
 from local_runtime.provision import item_record
 from local_runtime.synthetic_sqs import sqs_event, sqs_record
+from local_runtime.template import Stack
 from services.keys import ITEM_SK, MARKER_SK
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-Invoke = Callable[[dict[str, Any]], Mapping[str, Any]]
-"""One invocation of the function: an SQS event in, ``{"batchItemFailures": [...]}`` out."""
+Invoke = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+"""One invocation of the function: an SQS event and a Lambda context in, ``{"batchItemFailures":
+[...]}`` out (``lambda_handler`` itself; the context is any object with a Lambda context's attributes)."""
 
-SQS_MAX_BATCH = 10
-DEFAULT_MAX_RECEIVE_COUNT = 10
 WORKLOAD_START = datetime(2025, 11, 1, tzinfo=UTC)
 WORKLOAD_SPAN = timedelta(days=10)
 WORKLOAD_USERS = 25
@@ -80,8 +83,8 @@ class Workload:
 
 
 def share_workload(rng: random.Random, *, events: int, items: int, hot_item_rate: float = 0.0) -> Workload:
-    """``hot_item_rate`` of the events go to the first item, the rest anywhere."""
-    owners = {f"item-{index:02d}": f"owner-{index:02d}" for index in range(items)}
+    """``hot_item_rate`` of the events go to the first item (:data:`HOT_ITEM_ID`), the rest anywhere."""
+    owners = {_item_id(index): f"owner-{index:02d}" for index in range(items)}
     item_ids = list(owners)
     shares = [
         Share(
@@ -93,6 +96,13 @@ def share_workload(rng: random.Random, *, events: int, items: int, hot_item_rate
         for _ in range(events)
     ]
     return Workload(owners=owners, shares=shares)
+
+
+def _item_id(index: int) -> str:
+    return f"item-{index:02d}"
+
+
+HOT_ITEM_ID = _item_id(0)
 
 
 def seed_workload(table: Table, workload: Workload) -> None:
@@ -111,6 +121,33 @@ def messages_with_duplicates(workload: Workload, rng: random.Random, max_copies:
     return bodies
 
 
+@dataclass(frozen=True)
+class DeliverySettings:
+    """What ``template.yaml`` says a message goes through between the queue and the function.
+
+    The scenarios take these and never numbers of their own: a friendlier receive count (the
+    harness once used 10 against the template's 3) hides the messages users would see dead-lettered.
+    """
+
+    max_receive_count: int
+    batch_size: int
+    batching_window_s: int
+    maximum_concurrency: int
+    function_timeout_s: int
+
+    @classmethod
+    def from_stack(cls, stack: Stack | None = None) -> DeliverySettings:
+        stack = stack or Stack()
+        source = stack.event_source()
+        return cls(
+            max_receive_count=int(stack.parameter("MaxReceiveCount")),
+            batch_size=source.batch_size,
+            batching_window_s=source.batching_window_s,
+            maximum_concurrency=source.maximum_concurrency,
+            function_timeout_s=stack.function().timeout_s,
+        )
+
+
 @dataclass
 class QueueStats:
     messages: int = 0
@@ -119,7 +156,7 @@ class QueueStats:
     """Records handed to the function, redeliveries included."""
     failed_deliveries: int = 0
     crashes: int = 0
-    """Invocations that raised: all their records came back."""
+    """Invocations that raised or ran past the function's timeout: all their records came back."""
     dead_letters: list[str] = field(default_factory=list)
     metrics: Counter[str] = field(default_factory=Counter)
     """The function's metrics over every invocation (``DuplicateEvents``, ``ProcessingErrors``...)."""
@@ -137,19 +174,18 @@ class _Message:
 
 
 class RedeliveringQueue:
-    """In-memory SQS and event source mapping: shuffled batches, failed records come back later."""
+    """In-memory SQS and event source mapping: shuffled batches, failed records come back later.
 
-    def __init__(
-        self,
-        rng: random.Random,
-        *,
-        max_batch: int = SQS_MAX_BATCH,
-        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
-    ) -> None:
+    Batch size, receive count and function timeout are the template's (``settings``). Invocations run
+    one at a time and batches are cut from whatever is pending, so the maximum concurrency and the
+    batching window have nothing to act on here; the poller scenarios
+    (:mod:`local_runtime.poller_scenarios`) run them for real.
+    """
+
+    def __init__(self, rng: random.Random, settings: DeliverySettings | None = None) -> None:
         self._rng = rng
         self._pending: deque[_Message] = deque()
-        self.max_batch = max_batch
-        self.max_receive_count = max_receive_count
+        self.settings = settings or DeliverySettings.from_stack()
         self.stats = QueueStats()
 
     def send(self, body: str) -> None:
@@ -160,7 +196,7 @@ class RedeliveringQueue:
         """Invoke until every message succeeded or was dead-lettered; each is received at most
         ``max_receive_count`` times, so this ends."""
         while self._pending:
-            size = min(len(self._pending), self._rng.randint(1, self.max_batch))
+            size = min(len(self._pending), self._rng.randint(1, self.settings.batch_size))
             batch = [self._pending.popleft() for _ in range(size)]
             for message in batch:
                 message.receives += 1
@@ -175,13 +211,16 @@ class RedeliveringQueue:
         event = sqs_event(
             *(sqs_record(message.body, message.message_id, message.receives) for message in batch)
         )
+        timeout_ms = self.settings.function_timeout_s * 1000
+        context = InvocationContext(deadline_ms=int(time.time() * 1000) + timeout_ms)
         with captured_telemetry() as captured:
             try:
-                response = invoke(event)
+                response = invoke(event, context)
             except Exception:  # noqa: BLE001 - a raising invocation is what Lambda retries as a whole batch
                 response = None
         self.stats.metrics.update(captured.metrics)
-        if response is None:
+        if response is None or context.get_remaining_time_in_millis() == 0:
+            # Lambda would have ended an invocation that ran out of time and never seen its answer.
             self.stats.crashes += 1
             return batch
         failed_ids = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
@@ -193,7 +232,7 @@ class RedeliveringQueue:
         return [message for message in batch if message.message_id in failed_ids]
 
     def _return(self, message: _Message) -> None:
-        if message.receives >= self.max_receive_count:
+        if message.receives >= self.settings.max_receive_count:
             self.stats.dead_letters.append(message.body)
         else:
             self._pending.insert(self._rng.randint(0, len(self._pending)), message)
@@ -228,17 +267,25 @@ class Audit:
         )
 
     @property
+    def unapplied(self) -> int:
+        """Events with neither a marker nor a feed entry (their share should be missing from the
+        counts too: ``lost``)."""
+        return sum(1 for event_id in self.event_ids if self._records(event_id) == (0, 0))
+
+    @property
     def half_written(self) -> int:
-        """Events without exactly one marker and one feed entry, and records of events never sent."""
-        broken = sum(
-            1 for event_id in self.event_ids if (self.markers[event_id], self.activities[event_id]) != (1, 1)
-        )
+        """Events with some of their records but not exactly one marker and one feed entry, and
+        records of events never sent."""
+        broken = sum(1 for event_id in self.event_ids if self._records(event_id) not in ((1, 1), (0, 0)))
         strays = set(self.markers) | set(self.activities)
         return broken + len(strays - self.event_ids)
 
     @property
     def exact(self) -> bool:
-        return self.found_counts == self.expected_counts and self.half_written == 0
+        return self.found_counts == self.expected_counts and self.half_written == self.unapplied == 0
+
+    def _records(self, event_id: str) -> tuple[int, int]:
+        return self.markers[event_id], self.activities[event_id]
 
 
 def audit_table(table: Table, workload: Workload) -> Audit:
@@ -320,9 +367,8 @@ def run_share_scenario(
     table: Table,
     invoke: Invoke,
     faults: FaultStats | None = None,
-    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
 ) -> ScenarioResult:
-    """Seed ``table``, send the messages, redeliver until done, audit.
+    """Seed ``table``, send the messages, redeliver at the template's settings until done, audit.
 
     ``invoke`` must reach ``table`` (through the fault proxy whose ``faults`` these are, if any).
     """
@@ -331,61 +377,8 @@ def run_share_scenario(
         rng, events=scenario.events, items=scenario.items, hot_item_rate=scenario.hot_item_rate
     )
     seed_workload(table, workload)
-    queue = RedeliveringQueue(rng, max_receive_count=max_receive_count)
+    queue = RedeliveringQueue(rng)
     for body in messages_with_duplicates(workload, rng, scenario.max_copies):
         queue.send(body)
     stats = queue.drain(invoke)
     return ScenarioResult(scenario, stats, audit_table(table, workload), faults or FaultStats())
-
-
-FIGURES_HEADERS = [
-    "scenario",
-    "events",
-    "messages",
-    "duplicates",
-    "deliveries",
-    "redeliveries",
-    "faults",
-    "lost commits",
-    "crashes",
-    "expected",
-    "found",
-    "lost",
-    "double-applied",
-    "half-written",
-    "dead letters",
-]
-
-
-def figures_row(label: str, rounds: Sequence[ScenarioResult]) -> list[Any]:
-    """One line of the figures table, summed over the rounds of one scenario: what was sent, what
-    the worker went through, what came out."""
-    return [label, *(sum(column) for column in zip(*(_figures(result) for result in rounds), strict=True))]
-
-
-def _figures(result: ScenarioResult) -> list[int]:
-    audit, queue = result.audit, result.queue
-    return [
-        result.scenario.events,
-        queue.messages,
-        queue.messages - result.scenario.events,
-        queue.deliveries,
-        queue.redeliveries,
-        result.faults.faults,
-        result.faults.lost_commits,
-        queue.crashes,
-        sum(audit.expected_counts.values()),
-        sum(audit.found_counts.values()),
-        audit.lost,
-        audit.double_applied,
-        audit.half_written,
-        len(queue.dead_letters),
-    ]
-
-
-def fault_rows(scenarios: Sequence[Sequence[ScenarioResult]]) -> list[list[Any]]:
-    """Faults injected, by kind (rows) and scenario (columns, summed over its rounds)."""
-    return [
-        [kind.value, *(sum(result.faults.injected[kind] for result in rounds) for rounds in scenarios)]
-        for kind in FaultKind
-    ]

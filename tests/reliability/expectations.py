@@ -12,7 +12,7 @@ def assert_exactly_once_in_the_table(result: ScenarioResult) -> None:
     assert sum(audit.expected_counts.values()) == result.scenario.events
     assert set(audit.markers) == set(audit.activities) == audit.event_ids
     assert set(audit.markers.values()) == set(audit.activities.values()) == {1}
-    assert (audit.lost, audit.double_applied, audit.half_written) == (0, 0, 0)
+    assert (audit.lost, audit.double_applied, audit.unapplied, audit.half_written) == (0, 0, 0, 0)
     assert queue.dead_letters == []
 
 

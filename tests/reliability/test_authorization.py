@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-from functools import partial
 from typing import Any
 
 import pytest
@@ -36,7 +35,7 @@ def test_owner_rule_decides_and_refused_shares_write_nothing_and_are_not_retried
     for body in bodies:
         queue.send(body)
 
-    stats = queue.drain(partial(handler_module.lambda_handler, context=None))
+    stats = queue.drain(handler_module.lambda_handler)
 
     assert (stats.deliveries, stats.redeliveries, stats.dead_letters) == (len(bodies), 0, [])
     assert stats.metrics["UnauthorizedShares"] == len(refused) + 2

@@ -8,7 +8,6 @@ every event is applied exactly once.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pytest
@@ -55,7 +54,7 @@ def test_every_event_is_applied_exactly_once_through_every_kind_of_fault(
     result = run_share_scenario(
         FAULTS,
         table=share_table.table,
-        invoke=partial(handler_behind_proxy.lambda_handler, context=None),
+        invoke=handler_behind_proxy.lambda_handler,
         faults=proxy.stats,
     )
 
