@@ -37,6 +37,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -216,10 +217,21 @@ def run_poller_scenario(scenario: PollerScenario, endpoint_url: str) -> PollerSc
 def _crash_one_poller(share: int, stack_name: str, proxy: FaultProxy, deadline_s: float) -> int:
     """Run one poller until the proxy kills it at ``share``; its exit code."""
     victims: list[int] = []
-    proxy.crash_at(share, lambda: _kill_process_tree(victims[0]))
+    killed: list[int] = []
+    kills_sent = threading.Event()
+
+    def crash() -> None:
+        killed.extend(_kill_process_tree(victims[0]))
+        kills_sent.set()
+
+    proxy.crash_at(share, crash)
     poller = _start_poller(stack_name, proxy.endpoint_url)
     victims.append(poller.pid)
     [code] = _wait([poller], deadline_s)
+    # The execution environments die after the poller: until they are gone, one of them could still
+    # send a transaction, which the proxy must keep dropping.
+    if kills_sent.wait(LONGEST_POLL_S):
+        _wait_until_gone(killed, LONGEST_POLL_S)
     proxy.recover()
     if code != -signal.SIGKILL:
         raise PollerScenarioError(f"the poller to crash ended with {code}, not SIGKILL")
@@ -285,9 +297,9 @@ def _wait(pollers: list[subprocess.Popen[str]], deadline_s: float) -> list[int]:
         raise PollerScenarioError(f"pollers still running after {deadline_s:.0f} s") from None
 
 
-def _kill_process_tree(pid: int) -> None:
+def _kill_process_tree(pid: int) -> list[int]:
     """SIGKILL the poller first (so it deletes nothing more), then its execution environments,
-    which run in sessions of their own."""
+    which run in sessions of their own; the processes killed."""
     children = _children(pid)
     os.kill(pid, signal.SIGKILL)
     for child in children:
@@ -295,6 +307,24 @@ def _kill_process_tree(pid: int) -> None:
             os.kill(child, signal.SIGKILL)
         except ProcessLookupError:
             continue
+    return [pid, *children]
+
+
+def _wait_until_gone(pids: list[int], timeout_s: float) -> None:
+    """Poll until each process has exited (no longer listed, or a zombie awaiting its parent)."""
+    deadline = time.monotonic() + timeout_s
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise PollerScenarioError(f"killed processes still running after {timeout_s} s: {pids}")
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _children(pid: int) -> list[int]:
