@@ -130,3 +130,36 @@ def test_check_table_on_a_table_that_is_not_there(
 
     assert status == 1
     assert "never-created does not exist: the app's stack creates it" in report
+
+
+def test_run_refuses_to_start_on_an_app_table_that_is_not_there(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+    assert main(["--stack", stack, "provision"]) == 0
+    capsys.readouterr()
+
+    status = main(["--stack", stack, "--param", "ExistingTableName=never-created", "run", "--until-drained"])
+
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error.startswith("share-worker: ExistingTableName 'never-created': no such table on this endpoint")
+    assert error.count("\n") == 1
+
+
+def test_run_refuses_to_start_when_the_stack_s_own_table_is_gone(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+    assert main(["--stack", stack, "provision"]) == 0
+    boto3.client("dynamodb").delete_table(TableName=f"{stack}-shares")
+    capsys.readouterr()
+
+    status = main(["--stack", stack, "run", "--until-drained"])
+
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error == (
+        f"share-worker: table '{stack}-shares' of stack '{stack}' is not there: the stack creates it "
+        "(`share-worker provision`, or `share-worker serve` locally); check --stack and the region\n"
+    )
