@@ -37,10 +37,12 @@ from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct
 
 from infra.bundling import PipBundling
+from infra.included_queue import IncludedQueue
 from local_runtime.template import (
     DLQ_ID,
     FUNCTION_ID,
     QUEUE_ID,
+    ROLE_ID,
     TEMPLATE_PATH,
     Stack,
     TemplateError,
@@ -51,6 +53,8 @@ SOURCE = Path(__file__).resolve().parent.parent / "src"
 DEPLOY_TIME_VALUE = "decided-at-deploy"
 """Stands in for a value that is a token (a table or topic of the app) when conditions are decided:
 they only ask whether a value is given, and a token always is."""
+TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+"""What the worker's reads and writes need of a table encrypted with a customer managed key."""
 DOCKER_IMAGE_NEVER_PULLED = DockerImage.from_registry("public.ecr.aws/sam/build-python3.12")
 """``BundlingOptions`` requires an image; :class:`PipBundling` always bundles, so it is never used."""
 
@@ -63,6 +67,12 @@ class ShareWorker(Construct):
     ``alarm_topic`` hears the DLQ alarm. The other props are the event source mapping's and the
     queue's settings (template parameters ``BatchSize``, ``MaximumBatchingWindowInSeconds``,
     ``MaximumConcurrency``, ``MaxReceiveCount``, ``FunctionTimeout``).
+
+    ``function``, its ``role``, ``queue`` and ``dead_letter_queue`` stand for the template's own
+    resources and take grants like constructs the app creates: a grant to ``function`` attaches a
+    policy to the worker's role, a subscription of ``queue`` writes its queue policy. A ``table``
+    encrypted with a key of its own (``encryption_key``) gets the worker ``kms:Decrypt`` and
+    ``kms:GenerateDataKey`` on that key, in place before the function exists.
     """
 
     def __init__(
@@ -112,20 +122,34 @@ class ShareWorker(Construct):
         function.add_property_override(
             "CodeUri", {"Bucket": self.code.s3_bucket_name, "Key": self.code.s3_object_key}
         )
-        self.function = lambda_.Function.from_function_attributes(
-            self, "Function", function_arn=Token.as_string(function.get_att("Arn")), same_environment=True
+        self.role = iam.Role.from_role_arn(
+            self,
+            "Role",
+            Token.as_string(self.template.get_resource(ROLE_ID).get_att("Arn")),
+            mutable=True,
         )
-        self.queue = self._queue("Queue", QUEUE_ID)
-        self.dead_letter_queue = self._queue("DeadLetterQueue", DLQ_ID)
+        self.function = lambda_.Function.from_function_attributes(
+            self,
+            "Function",
+            function_arn=Token.as_string(function.get_att("Arn")),
+            role=self.role,
+            same_environment=True,
+        )
+        if table is not None and table.encryption_key is not None:
+            table.encryption_key.grant(self.role, *TABLE_KEY_ACTIONS).apply_before(function)
+        self.queue = self._queue("Queue", QUEUE_ID, stack)
+        self.dead_letter_queue = self._queue("DeadLetterQueue", DLQ_ID, stack)
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the API needs to publish share events (the queue is encrypted with an SQS-owned key)."""
         return self.queue.grant_send_messages(grantee)
 
-    def _queue(self, construct_id: str, logical_id: str) -> sqs.IQueue:
-        queue = self.template.get_resource(logical_id)
-        return sqs.Queue.from_queue_attributes(
-            self, construct_id, queue_arn=Token.as_string(queue.get_att("Arn")), queue_url=queue.ref
+    def _queue(self, construct_id: str, logical_id: str, stack: Stack) -> sqs.IQueue:
+        return IncludedQueue(
+            self,
+            construct_id,
+            self.template.get_resource(logical_id),
+            stack.properties(logical_id, "FifoQueue", "SqsManagedSseEnabled"),
         )
 
     def _code_asset(self, stack: Stack) -> s3_assets.Asset:

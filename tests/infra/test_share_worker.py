@@ -8,11 +8,13 @@ import pytest
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk.assertions import Match
 
 from infra.share_worker import ShareWorker
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TABLE_ID
+from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
 from tests.infra.conftest import Synthesized, synthesize
@@ -167,6 +169,92 @@ def test_queue_dlq_and_function_are_the_template_s_own(standalone: Synthesized) 
     assert resolve(worker.dead_letter_queue.queue_arn) == {"Fn::GetAtt": [DLQ_ID, "Arn"]}
     assert resolve(worker.dead_letter_queue.queue_url) == {"Ref": DLQ_ID}
     assert resolve(worker.function.function_arn) == {"Fn::GetAtt": [FUNCTION_ID, "Arn"]}
+    assert resolve(worker.function.role.role_arn) == {"Fn::GetAtt": [ROLE_ID, "Arn"]}
+
+
+def policies_of_the_worker_s_role(synthesized: Synthesized) -> list[dict[str, Any]]:
+    """The ``AWS::IAM::Policy`` resources attached to the template's role, beside its own inline policy."""
+    role_name = synthesized.stack.resolve(synthesized.worker.role.role_name)
+    return [
+        policy
+        for policy in synthesized.template.find_resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"] == [role_name]
+    ]
+
+
+def test_grants_to_the_function_land_on_the_worker_s_role() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        worker = ShareWorker(stack, "ShareWorker")
+        kms.Key(stack, "Key").grant_decrypt(worker.function)
+        worker.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::bucket/*"])
+        )
+        return worker
+
+    synthesized = synthesize(build)
+
+    [policy] = policies_of_the_worker_s_role(synthesized)
+    key_id = synthesized.logical_id(synthesized.stack.node.find_child("Key"))
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}},
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": "arn:aws:s3:::bucket/*"},
+    ]
+
+
+def test_on_a_table_with_a_customer_managed_key_the_worker_may_use_that_key_before_it_starts() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        table = dynamodb.Table(
+            stack,
+            "AppTable",
+            partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=kms.Key(stack, "TableKey"),
+        )
+        return ShareWorker(stack, "ShareWorker", table=table)
+
+    synthesized = synthesize(build)
+
+    [policy] = policies_of_the_worker_s_role(synthesized)
+    [policy_id] = synthesized.template.find_resources("AWS::IAM::Policy")
+    key_id = synthesized.logical_id(synthesized.stack.node.find_child("TableKey"))
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+    ]
+    assert policy_id in synthesized.document["Resources"][FUNCTION_ID]["DependsOn"]
+
+
+def test_a_table_without_a_key_of_its_own_adds_no_policy(on_app_table: Synthesized) -> None:
+    assert on_app_table.template.find_resources("AWS::IAM::Policy") == {}
+
+
+def test_a_topic_subscribed_to_the_queue_is_allowed_to_send_to_it() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        worker = ShareWorker(stack, "ShareWorker")
+        sns.Topic(stack, "Shares").add_subscription(subscriptions.SqsSubscription(worker.queue))
+        return worker
+
+    synthesized = synthesize(build)
+
+    [(policy_id, policy)] = synthesized.template.find_resources("AWS::SQS::QueuePolicy").items()
+    [subscription] = synthesized.template.find_resources("AWS::SNS::Subscription").values()
+    topic_id = synthesized.logical_id(synthesized.stack.node.find_child("Shares"))
+    assert policy["Properties"]["Queues"] == [{"Ref": QUEUE_ID}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "sqs:SendMessage",
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}},
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Resource": {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+        }
+    ]
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert subscription["DependsOn"] == [policy_id]
 
 
 def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
