@@ -442,10 +442,10 @@ def show_feed_command(session: Session) -> int:
 
 def check_table_command(session: Session) -> int:
     name = session.stack.table_name()
-    findings = check_table(boto3.client("dynamodb"), name, session.stack)
+    findings = check_table(boto3.client("dynamodb"), session.stack)
     rows = [[finding.requirement, "ok" if finding.met else "MISSING", finding.found] for finding in findings]
     print(f"table {name}\n{table(['needed', 'status', 'found'], rows)}\n")
-    problems = advice(name, findings)
+    problems = advice(findings)
     print("\n".join(f"- {problem}" for problem in problems) or f"{name} has what the worker needs.")
     return 1 if problems else 0
 

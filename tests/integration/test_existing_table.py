@@ -97,8 +97,8 @@ def test_check_table_says_plainly_what_a_foreign_table_lacks(
     assert "partition key PK (string) MISSING id (number)" in rows
     assert "sort key SK (string) MISSING no sort key" in rows
     assert "TTL on ExpiresAt MISSING TTL disabled" in rows
-    assert "- partition key PK (string) is missing: the table has id (number)." in report
-    assert "- sort key SK (string) is missing: the table has no sort key." in report
+    assert "- The table's partition key is id (number), not PK." in report
+    assert "- The table has no sort key." in report
     assert (
         "- TTL is not on ExpiresAt: the worker still runs, but its dedup markers are never deleted." in report
     )
@@ -121,6 +121,33 @@ def test_check_table_finds_ttl_on_another_attribute(
     assert "TTL on ExpiresAt MISSING TTL enabled on ttl" in [
         " ".join(line.split()) for line in report.splitlines()
     ]
+    assert (
+        "- TTL is on ttl, and a table has one TTL attribute: DynamoDB refuses to enable it on ExpiresAt as "
+        "well, and moving it to ExpiresAt would stop the app's own items expiring. The worker writes the "
+        "expiry of its dedup markers in ExpiresAt, so on this table they never expire" in report
+    )
+    assert "update-time-to-live" not in report
+
+
+def test_check_table_tells_a_key_of_the_wrong_type_from_a_missing_one(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"numbers-{uuid.uuid4().hex[:10]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "N"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    status, report = check_table(name, capsys)
+
+    assert status == 1
+    assert "- The table's partition key PK is a number, not a string." in report
+    assert "sort key" not in report.split("\n\n", 1)[1]
 
 
 def test_check_table_on_a_table_that_is_not_there(
@@ -129,7 +156,24 @@ def test_check_table_on_a_table_that_is_not_there(
     status, report = check_table("never-created", capsys)
 
     assert status == 1
-    assert "never-created does not exist: the app's stack creates it" in report
+    assert (
+        "- ExistingTableName 'never-created': no such table on this endpoint; the app's stack creates it"
+        in (report)
+    )
+
+
+def test_check_table_on_the_stack_s_own_table_that_is_not_there_says_the_stack_creates_it(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+
+    status = main(["--stack", stack, "check-table"])
+
+    assert status == 1
+    assert (
+        f"- table '{stack}-shares' of stack '{stack}' is not there: the stack creates it"
+        in capsys.readouterr().out
+    )
 
 
 def test_run_refuses_to_start_on_an_app_table_that_is_not_there(
