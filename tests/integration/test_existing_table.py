@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -12,6 +13,9 @@ from local_runtime.embedded_aws import EmbeddedAws
 from local_runtime.provision import MissingTable, create_table, provision
 from local_runtime.template import Stack
 from tests.local_stack import local_stack, share
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.literals import ScalarAttributeTypeType
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +68,23 @@ def test_provisioning_on_an_app_table_that_is_not_there_creates_nothing_and_says
     assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix=stack.name)
 
 
+def foreign_table(**key_types: ScalarAttributeTypeType) -> str:
+    """A table not made for the worker, with these keys (partition key first) of these types, no TTL."""
+    name = f"foreign-{uuid.uuid4().hex[:10]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": key, "AttributeType": kind} for key, kind in key_types.items()
+        ],
+        KeySchema=[
+            {"AttributeName": key, "KeyType": "RANGE" if index else "HASH"}
+            for index, key in enumerate(key_types)
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
 def check_table(table_name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     status = main(["--param", f"ExistingTableName={table_name}", "check-table"])
     return status, capsys.readouterr().out
@@ -82,13 +103,7 @@ def test_check_table_passes_a_table_with_the_worker_s_keys_and_ttl(
 def test_check_table_says_plainly_what_a_foreign_table_lacks(
     aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    name = f"legacy-{uuid.uuid4().hex[:10]}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    name = foreign_table(id="N")
 
     status, report = check_table(name, capsys)
 
@@ -132,16 +147,7 @@ def test_check_table_finds_ttl_on_another_attribute(
 def test_check_table_tells_a_key_of_the_wrong_type_from_a_missing_one(
     aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    name = f"numbers-{uuid.uuid4().hex[:10]}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "N"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    name = foreign_table(PK="N", SK="S")
 
     status, report = check_table(name, capsys)
 
