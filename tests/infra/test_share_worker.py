@@ -13,11 +13,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk.assertions import Match
 
+from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
-from tests.infra.conftest import SKIP_BUNDLING, SOME_ENVIRONMENT, STACK_NAME, Synthesized, synthesize
+from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, synthesize
 
 TABLE_ARN_OF_NAME = (
     "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
@@ -355,7 +356,7 @@ def test_a_table_of_another_account_or_region_is_refused(arn: str, refused: str)
 
 
 def test_a_table_of_another_stack_in_another_region_is_refused() -> None:
-    app = App(context=SKIP_BUNDLING)
+    app = App(context=NO_BUNDLING)
     data = Stack(app, "data", env=Environment(account="111111111111", region="eu-west-1"))
     stack = Stack(app, STACK_NAME, env=SOME_ENVIRONMENT)
 
