@@ -30,6 +30,9 @@ Runner = Callable[[Sequence[str]], Any]
 NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 """CDK's context that bundles no stack's assets."""
 PIP_FAILED = "pip could not install"
+BYTECODE = ("__pycache__", "*.pyc")
+"""What importing ``src/`` leaves beside it (tests do, through the venv's path): neither shipped nor
+part of the asset's hash, or the same code would be uploaded again as a new version."""
 
 
 class BundlingFailed(Exception):
@@ -90,7 +93,5 @@ class PipBundling:
         jsii calls it with the ``BundlingOptions`` as one positional argument.
         """
         self.run(self.pip_command(output_dir))
-        shutil.copytree(
-            self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*BYTECODE))
         return True

@@ -37,7 +37,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct
 
-from infra.bundling import PipBundling
+from infra.bundling import BYTECODE, PipBundling
 from infra.included_queue import IncludedQueue
 from infra.worker_props import parameter_values
 from local_runtime.template import (
@@ -184,5 +184,6 @@ class ShareWorker(Construct):
             self,
             "Code",
             path=str(SOURCE),
+            exclude=list(BYTECODE),
             bundling=BundlingOptions(image=DOCKER_IMAGE_NEVER_PULLED, local=bundling),
         )
