@@ -165,7 +165,10 @@ class ShareWorker(Construct):
             )
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
-        """What the API needs to publish share events (the queue is encrypted with an SQS-owned key)."""
+        """What the API needs to publish share events: CDK's ``grant_send_messages`` of the queue, that is
+        ``sqs:SendMessage``, ``sqs:GetQueueAttributes`` and ``sqs:GetQueueUrl`` on it (the last two let a
+        client find the queue by name and read its settings). No KMS grant: the queue is encrypted with
+        an SQS-owned key."""
         return self.queue.grant_send_messages(grantee)
 
     def _queue(self, construct_id: str, logical_id: str, stack: Stack) -> sqs.IQueue:

@@ -261,7 +261,9 @@ def test_a_topic_subscribed_to_the_queue_is_allowed_to_send_to_it() -> None:
     assert subscription["DependsOn"] == [policy_id]
 
 
-def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
+def test_grant_send_messages_grants_send_message_get_queue_attributes_and_get_queue_url_on_the_queue() -> (
+    None
+):
     def build(stack: Stack) -> ShareWorker:
         worker = ShareWorker(stack, "ShareWorker")
         worker.grant_send_messages(
@@ -272,9 +274,13 @@ def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
     synthesized = synthesize(build)
 
     [policy] = synthesized.template.find_resources("AWS::IAM::Policy").values()
-    [grant] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert "sqs:SendMessage" in grant["Action"]
-    assert grant["Resource"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+        }
+    ]
 
 
 @pytest.mark.parametrize(
