@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import BundlingOptions, DockerImage, Duration, Token
 from aws_cdk import Stack as CdkStack
@@ -120,7 +121,7 @@ class ShareWorker(Construct):
         parameters = {name: tokens.get(name, stack.parameter(name)) for name in stack.template["Parameters"]}
         with tempfile.TemporaryDirectory() as folder:
             decided = Path(folder) / "template.json"
-            decided.write_text(json.dumps(stack.with_conditions_decided()))
+            decided.write_text(json.dumps(_included(stack.with_conditions_decided())))
             self.template = cfn_include.CfnInclude(
                 self, "Template", template_file=str(decided), parameters=parameters
             )
@@ -190,3 +191,9 @@ class ShareWorker(Construct):
             exclude=list(BYTECODE),
             bundling=BundlingOptions(image=DOCKER_IMAGE_NEVER_PULLED, local=bundling),
         )
+
+
+def _included(template: dict[str, Any]) -> dict[str, Any]:
+    """The template without its ``Description``: included, it would be appended to the app's stack
+    description (CloudFormation allows 1024 bytes), which is the app's to write."""
+    return {section: content for section, content in template.items() if section != "Description"}

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 
 from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
@@ -381,3 +381,11 @@ def test_a_table_imported_by_the_arn_of_the_stack_s_own_account_and_region_is_us
 
     function = synthesized.document["Resources"][FUNCTION_ID]["Properties"]
     assert function["Environment"]["Variables"]["TABLE_NAME"] == "wardrobe-app"
+
+
+@pytest.mark.parametrize("description", [None, "Wardrobe app: API, table and jobs"])
+def test_the_app_s_stack_keeps_its_own_description(description: str | None) -> None:
+    stack = Stack(App(context=NO_BUNDLING), STACK_NAME, description=description)
+    ShareWorker(stack, "ShareWorker")
+
+    assert Template.from_stack(stack).to_json().get("Description") == description
