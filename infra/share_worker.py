@@ -156,8 +156,12 @@ class ShareWorker(Construct):
         """The template's logical IDs, and the names it derives from the stack's name
         (``<stack>-share-events``...), exist once per stack."""
         stack = CdkStack.of(self)
-        others = [node.node.path for node in stack.node.find_all() if isinstance(node, ShareWorker)]
-        if others != [self.node.path]:
+        others = [
+            node.node.path
+            for node in stack.node.find_all()
+            if isinstance(node, ShareWorker) and node.node.path != self.node.path
+        ]
+        if others:
             raise ValueError(
                 f"a stack holds one ShareWorker, and {stack.stack_name} has {others[0]} already: the worker "
                 "is template.yaml included whole, whose logical IDs (ShareWorkerLambda, ShareEventsQueue...) "
