@@ -2,8 +2,11 @@
 
 ``python infra/app.py`` (or ``cdk synth`` with ``cdk.json``) writes the cloud assembly to ``cdk.out/``;
 the CDK CLI sets ``CDK_OUTDIR`` itself. Synthesizing needs no AWS account. Bundling the function's
-code fetches its wheels with pip (PyPI or pip's cache); ``-c aws:cdk:bundling-stacks=[]`` on the CDK
-CLI, or ``CDK_CONTEXT_JSON='{"aws:cdk:bundling-stacks": []}'``, skips it, as the tests do.
+code fetches its wheels with pip (PyPI or pip's cache); when pip cannot, the app says so in one line.
+``SHARE_WORKER_SKIP_BUNDLING=1`` skips bundling (for the template only: the code asset is then
+``src/`` without its dependencies, never to be deployed). It sets CDK's own switch, the context
+``aws:cdk:bundling-stacks`` to ``[]``, after the CLI's context: the CDK CLI sets that key itself (to
+the stacks it bundles), so ``-c aws:cdk:bundling-stacks=[]`` on its command line has no effect.
 
 The worker's settings are the product owner's own example: batches of 20 records gathered for up
 to 10 seconds, a message parked in the DLQ after its 5th receive.
@@ -12,15 +15,21 @@ to 10 seconds, a message parked in the DLQ after its 5th receive.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.bundling import NO_BUNDLING, PIP_FAILED
 from infra.share_worker import ShareWorker
 
 CDK_OUT = Path(__file__).resolve().parent.parent / "cdk.out"
+SKIP_BUNDLING_VARIABLE = "SHARE_WORKER_SKIP_BUNDLING"
+BUNDLING_FAILED = "Failed to bundle asset"
+"""How jsii's error for a failed bundling begins."""
 STACK_NAME = "wardrobe-app"
 
 
@@ -52,10 +61,33 @@ class WardrobeStack(Stack):
 
 
 def build_app(app: App | None = None) -> App:
-    app = app or App(outdir=None if "CDK_OUTDIR" in os.environ else str(CDK_OUT))
+    app = app or App(
+        outdir=None if "CDK_OUTDIR" in os.environ else str(CDK_OUT),
+        post_cli_context=bundling_switch(os.environ),
+    )
     WardrobeStack(app, STACK_NAME)
     return app
 
 
+def bundling_switch(environ: Mapping[str, str]) -> dict[str, list[str]] | None:
+    """The context that skips bundling when ``SHARE_WORKER_SKIP_BUNDLING=1``; set after the CLI's."""
+    return NO_BUNDLING if environ.get(SKIP_BUNDLING_VARIABLE) == "1" else None
+
+
+def main(app: App | None = None) -> None:
+    """Synthesizes the app; a failed bundling ends with one line (jsii's error is a long traceback)."""
+    try:
+        build_app(app).synth()
+    except RuntimeError as error:
+        if BUNDLING_FAILED not in str(error):
+            raise
+        text = str(error)
+        reason = text[text.find(PIP_FAILED) :] if PIP_FAILED in text else text
+        sys.exit(
+            f"infra/app.py: bundling the worker's code failed ({reason}); to synthesize the template "
+            f"without it (not for deploying): {SKIP_BUNDLING_VARIABLE}=1"
+        )
+
+
 if __name__ == "__main__":
-    build_app().synth()
+    main()

@@ -4,8 +4,10 @@ CDK's usual Python bundling runs ``pip`` inside a Docker image of the Lambda run
 worker needs ships as pure-Python or ``manylinux`` wheels, so pip on the build machine can fetch the
 wheels of the function's platform instead (``--platform manylinux2014_aarch64 --only-binary=:all:``):
 no Docker, no compiler, the same packages Lambda would get. pip needs PyPI (or its cache) for that;
-the offline tests skip bundling altogether with CDK's own switch, the ``aws:cdk:bundling-stacks``
-context set to ``[]`` (see ``tests/infra``).
+when it cannot, bundling fails with pip's own reason in one line (:class:`BundlingFailed`), which
+``infra/app.py`` prints with the way to synthesize without bundling. The offline tests skip bundling
+altogether with CDK's own switch, the ``aws:cdk:bundling-stacks`` context set to ``[]`` (see
+``tests/infra``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,30 @@ PLATFORM_OF_ARCHITECTURE = {"arm64": "manylinux2014_aarch64", "x86_64": "manylin
 Runner = Callable[[Sequence[str]], Any]
 
 
+NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
+"""CDK's context that bundles no stack's assets."""
+PIP_FAILED = "pip could not install"
+BYTECODE = ("__pycache__", "*.pyc")
+"""What importing ``src/`` leaves beside it (tests do, through the venv's path): neither shipped nor
+part of the asset's hash, or the same code would be uploaded again as a new version."""
+
+
+class BundlingFailed(Exception):
+    """pip could not install the requirements; the message, on one line, begins with :data:`PIP_FAILED`
+    (jsii hands it on inside an error of its own)."""
+
+
 def run_checked(command: Sequence[str]) -> None:
-    subprocess.run(command, check=True)  # noqa: S603 (pip, with arguments built here)
+    """Runs pip, its output kept back; if it fails, :class:`BundlingFailed` with its last error line."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (pip, arguments built here)
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        errors = (
+            [line for line in lines if line.startswith("ERROR:")]
+            or lines
+            or [f"exit status {done.returncode}"]
+        )
+        raise BundlingFailed(f"{PIP_FAILED} {command[-1]}: {errors[-1]}")
 
 
 @jsii.implements(ILocalBundling)
@@ -69,7 +93,5 @@ class PipBundling:
         jsii calls it with the ``BundlingOptions`` as one positional argument.
         """
         self.run(self.pip_command(output_dir))
-        shutil.copytree(
-            self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*BYTECODE))
         return True

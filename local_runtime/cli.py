@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import shlex
 import signal
 import sys
 import threading
@@ -37,6 +38,7 @@ from local_runtime.provision import (
     create_table,
     locate,
     provision,
+    require_table,
     sample_items,
     seed_items,
 )
@@ -60,6 +62,11 @@ DEFAULT_PORT = 5055
 SAMPLE_USERS = ("user123", "user456", "user789")
 STACK_ENVIRONMENT_VARIABLE = "SHARE_WORKER_STACK"
 BODY_PREVIEW = 100
+FOLLOW_UP_COMMANDS = (
+    ("publish", "--count", "100", "--duplicate-ratio", "0.1"),
+    ("run", "--until-drained", "--retry-after", "1"),
+)
+"""What ``serve`` suggests for another shell, after the options that name the same stack."""
 
 log = logging.getLogger("share-worker")
 
@@ -308,8 +315,9 @@ def serve_command(session: Session) -> int:
         _print_resources(resources)
         exports = " ".join(f"{name}={value}" for name, value in server.client_environment().items())
         print(f"\nIn another shell:\n  export {exports}")
-        print("  share-worker publish --count 100 --duplicate-ratio 0.1")
-        print("  share-worker run --until-drained --retry-after 1\n\nCtrl-C stops the server.", flush=True)
+        for command in FOLLOW_UP_COMMANDS:
+            print(f"  {shlex.join(['share-worker', *_stack_options(session.args), *command])}")
+        print("\nCtrl-C stops the server.", flush=True)
         stopped.wait()
     return 0
 
@@ -341,6 +349,8 @@ def publish_command(session: Session) -> int:
 
 def run_command(session: Session) -> int:
     args = session.args
+    session.stack.validate()
+    require_table(session.stack, boto3.client("dynamodb"))
     overrides = {
         name: value
         for name, value in {
@@ -432,10 +442,10 @@ def show_feed_command(session: Session) -> int:
 
 def check_table_command(session: Session) -> int:
     name = session.stack.table_name()
-    findings = check_table(boto3.client("dynamodb"), name, session.stack)
+    findings = check_table(boto3.client("dynamodb"), session.stack)
     rows = [[finding.requirement, "ok" if finding.met else "MISSING", finding.found] for finding in findings]
     print(f"table {name}\n{table(['needed', 'status', 'found'], rows)}\n")
-    problems = advice(name, findings)
+    problems = advice(findings)
     print("\n".join(f"- {problem}" for problem in problems) or f"{name} has what the worker needs.")
     return 1 if problems else 0
 
@@ -448,6 +458,17 @@ def _single_source(args: argparse.Namespace) -> list[str]:
     if not args.user_id:
         raise CommandError("--item-id needs --user-id")
     return [publisher.share_body(args.item_id, args.user_id, args.event_id, args.shared_at)]
+
+
+def _stack_options(args: argparse.Namespace) -> list[str]:
+    """The global options that make another command address the stack this one did: a command
+    without the ``--param``s would derive other names (another table) from the template."""
+    options = [] if args.stack == DEFAULT_STACK_NAME else ["--stack", args.stack]
+    if args.template != TEMPLATE_PATH:
+        options += ["--template", str(args.template)]
+    for name, value in args.param:
+        options += ["--param", f"{name}={value}"]
+    return options
 
 
 def _print_resources(resources: StackResources) -> None:

@@ -39,7 +39,7 @@ from local_runtime.provision import (
 )
 from local_runtime.publisher import send
 from local_runtime.report import echoed_logs, table
-from local_runtime.template import QUEUE_ID, TABLE_ID, Stack
+from local_runtime.template import QUEUE_ID, TABLE_ID, Stack, TemplateError
 from services.activity_service import ActivityService
 from services.dynamodb_service import DynamoDBService
 from services.keys import item_key
@@ -59,9 +59,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="run on the app's table NAME (parameter ExistingTableName), made first as the app would make it",
     )
     app_table = parser.parse_args(argv).existing_table
+    stack = Stack(overrides={"ExistingTableName": app_table} if app_table else {})
+    try:
+        stack.validate()
+    except TemplateError as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
     started = time.monotonic()
     with embedded_aws() as aws, echoed_logs(["local_runtime.poller"], sys.stdout, "  poller: %(message)s"):
-        stack = Stack(overrides={"ExistingTableName": app_table} if app_table else {})
         sqs = boto3.client("sqs")
         if app_table:
             create_table(boto3.client("dynamodb"), app_table)

@@ -50,7 +50,7 @@ class StackResources:
 
 
 class MissingTable(Exception):
-    """``ExistingTableName`` names a table that is not there; the app's stack creates it, not this one."""
+    """The function's table is not there: the app's (``ExistingTableName``), or the stack's own."""
 
 
 def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackResources:
@@ -59,7 +59,7 @@ def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackRe
     stack.validate()
     creates_table = stack.creates(TABLE_ID)
     if not creates_table:
-        _require_table(dynamodb, stack.table_name())
+        require_table(stack, dynamodb)
     dlq_url = sqs.create_queue(**_queue_request(stack, DLQ_ID))["QueueUrl"]
     stack = stack.with_known({DLQ_ID: dlq_url, f"{DLQ_ID}.Arn": _queue_arn(sqs, dlq_url)})
     sqs.create_queue(**_queue_request(stack, QUEUE_ID))
@@ -153,16 +153,29 @@ def sample_event(name: str) -> dict[str, Any]:
     return event
 
 
-def _require_table(client: DynamoDBClient, name: str) -> None:
+def require_table(stack: Stack, client: DynamoDBClient) -> None:
+    """Raises :class:`MissingTable` unless the table the function is given exists on this endpoint:
+    without it every message fails and ends in the DLQ."""
     try:
-        client.describe_table(TableName=name)
+        client.describe_table(TableName=stack.table_name())
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise MissingTable(
-                f"ExistingTableName {name!r}: no such table on this endpoint; the app's stack creates it "
-                "(locally: `share-worker serve` or `make run EXISTING_TABLE=...` create one as the app would)"
-            ) from None
+            raise MissingTable(missing_table_reason(stack)) from None
         raise
+
+
+def missing_table_reason(stack: Stack) -> str:
+    """Why the function's table is missing and who creates it: the stack, or the app's stack."""
+    name = stack.table_name()
+    if stack.creates(TABLE_ID):
+        return (
+            f"table {name!r} of stack {stack.name!r} is not there: the stack creates it "
+            "(`share-worker provision`, or `share-worker serve` locally); check --stack and the region"
+        )
+    return (
+        f"ExistingTableName {name!r}: no such table on this endpoint; the app's stack creates it "
+        "(locally: `share-worker serve` or `make run EXISTING_TABLE=...` create one as the app would)"
+    )
 
 
 def _queue_request(stack: Stack, logical_id: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ TABLE_ID = "ShareTable"
 QUEUE_ID = "ShareEventsQueue"
 DLQ_ID = "ShareEventsDeadLetterQueue"
 FUNCTION_ID = "ShareWorkerLambda"
+ROLE_ID = "ShareWorkerRole"
 EVENT_SOURCE_ID = "ShareEvents"
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")

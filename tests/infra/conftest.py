@@ -9,9 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
 
-SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 STACK_NAME = "shop"
 
 
@@ -33,8 +33,13 @@ class Synthesized:
         return str(self.stack.get_logical_id(child))
 
 
-def synthesize(build: Callable[[cdk.Stack], ShareWorker]) -> Synthesized:
-    """``build`` puts a worker (and what it needs) into a fresh stack, which is then synthesized."""
-    stack = cdk.Stack(cdk.App(context=SKIP_BUNDLING), STACK_NAME)
+def synthesize(build: Callable[[cdk.Stack], ShareWorker], env: cdk.Environment | None = None) -> Synthesized:
+    """``build`` puts a worker (and what it needs) into a fresh stack (environment-agnostic unless
+    ``env`` is given), which is then synthesized."""
+    stack = cdk.Stack(cdk.App(context=NO_BUNDLING), STACK_NAME, env=env)
     worker = build(stack)
     return Synthesized(stack, worker, Template.from_stack(stack))
+
+
+SOME_ENVIRONMENT = cdk.Environment(account="111111111111", region="us-east-1")
+"""An account and a region, for what CDK does differently when it knows them."""

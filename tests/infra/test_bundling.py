@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from infra import share_worker
 from infra.bundling import PipBundling
 from infra.share_worker import SOURCE
+from local_runtime.template import FUNCTION_ID
+from tests.infra.conftest import synthesize
 
 
 def test_pip_fetches_only_wheels_for_lambda_s_arm64_python_3_12(tmp_path: Path) -> None:
@@ -40,3 +44,47 @@ def test_bundling_runs_pip_then_copies_src_without_caches(tmp_path: Path) -> Non
 def test_a_runtime_without_wheels_to_fetch_is_refused() -> None:
     with pytest.raises(ValueError, match=r"no wheels to build for runtime 'nodejs20\.x' on 'arm64'"):
         PipBundling(SOURCE, "nodejs20.x", "arm64")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A copy of ``src/`` without bytecode."""
+    copy = tmp_path / "src"
+    shutil.copytree(SOURCE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return copy
+
+
+def leave_bytecode(source: Path) -> None:
+    """What importing the code leaves: a ``__pycache__`` per package, and a stray ``.pyc``."""
+    (source / "services" / "__pycache__").mkdir()
+    (source / "services" / "__pycache__" / "keys.cpython-312.pyc").write_bytes(b"\x00compiled")
+    (source / "handler.pyc").write_bytes(b"\x00compiled")
+
+
+def code_key(source: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(share_worker, "SOURCE", source)
+    document = synthesize(lambda stack: share_worker.ShareWorker(stack, "ShareWorker")).document
+    return str(document["Resources"][FUNCTION_ID]["Properties"]["CodeUri"]["Key"])
+
+
+def test_bytecode_beside_the_source_changes_neither_the_asset_nor_its_hash(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = code_key(source, monkeypatch)
+    leave_bytecode(source)
+    with_bytecode = code_key(source, monkeypatch)
+    (source / "handler.py").write_text((source / "handler.py").read_text() + "\n# changed\n")
+    changed = code_key(source, monkeypatch)
+
+    assert with_bytecode == clean
+    assert changed != clean
+
+
+def test_bundling_copies_no_bytecode(source: Path, tmp_path: Path) -> None:
+    leave_bytecode(source)
+    output = tmp_path / "asset"
+
+    PipBundling(source, "python3.12", "arm64", run=lambda command: None).try_bundle(str(output), None)
+
+    assert (output / "handler.py").exists()
+    assert not list(output.rglob("__pycache__")) and not list(output.rglob("*.pyc"))

@@ -47,6 +47,7 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "MaxReceiveCount": 5,
             "MaximumConcurrency": 50,
             "FunctionTimeout": 60,
+            "DedupTtlDays": 60,
             "ExistingTableName": "wardrobe-app",
             "AlarmTopicArn": TOPIC_ARN,
         },
@@ -56,6 +57,7 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "max_receive_count": 5,
             "max_concurrency": 50,
             "function_timeout": Duration.seconds(60),
+            "dedup_ttl_days": 60,
             "table": dynamodb.Table.from_table_name(stack, "AppTable", "wardrobe-app"),
             "alarm_topic": sns.Topic.from_topic_arn(stack, "Ops", TOPIC_ARN),
         },
@@ -93,6 +95,7 @@ def as_text(value: Any) -> Any:
 @pytest.mark.parametrize("case", CASES)
 def test_cdk_and_sam_paths_give_the_same_worker_for_the_same_inputs(case: str, sam_transform: Any) -> None:
     parameters, props = CASES[case]
+    assert not parameters or set(parameters) == set(load_template()["Parameters"])
     cdk_path = synthesize(lambda stack: ShareWorker(stack, "ShareWorker", **props(stack))).document
 
     sam = applied(sam_transform(load_template()), parameters)

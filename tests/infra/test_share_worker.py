@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import App, CfnParameter, Duration, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from aws_cdk.assertions import Match
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk.assertions import Match, Template
 
+from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, TABLE_ID
+from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
-from tests.infra.conftest import Synthesized, synthesize
+from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, synthesize
 
 TABLE_ARN_OF_NAME = (
     "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
@@ -167,9 +170,100 @@ def test_queue_dlq_and_function_are_the_template_s_own(standalone: Synthesized) 
     assert resolve(worker.dead_letter_queue.queue_arn) == {"Fn::GetAtt": [DLQ_ID, "Arn"]}
     assert resolve(worker.dead_letter_queue.queue_url) == {"Ref": DLQ_ID}
     assert resolve(worker.function.function_arn) == {"Fn::GetAtt": [FUNCTION_ID, "Arn"]}
+    assert resolve(worker.function.role.role_name) == {"Ref": ROLE_ID}
 
 
-def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
+def policies_of_the_worker_s_role(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    """The ``AWS::IAM::Policy`` resources attached to the template's role, beside its own inline policy."""
+    return {
+        logical_id: policy
+        for logical_id, policy in synthesized.template.find_resources("AWS::IAM::Policy").items()
+        if policy["Properties"]["Roles"] == [{"Ref": ROLE_ID}]
+    }
+
+
+def test_grants_to_the_function_land_on_the_worker_s_role() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        worker = ShareWorker(stack, "ShareWorker")
+        kms.Key(stack, "Key").grant_decrypt(worker.function)
+        worker.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::bucket/*"])
+        )
+        return worker
+
+    synthesized = synthesize(build)
+
+    [(policy_id, policy)] = policies_of_the_worker_s_role(synthesized).items()
+    key_id = synthesized.logical_id(synthesized.stack.node.find_child("Key"))
+    assert policy_id in synthesized.document["Resources"][FUNCTION_ID]["DependsOn"]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}},
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": "arn:aws:s3:::bucket/*"},
+    ]
+
+
+@pytest.mark.parametrize("env", [None, SOME_ENVIRONMENT], ids=["environment-agnostic", "in an environment"])
+def test_on_a_table_with_a_customer_managed_key_the_worker_may_use_that_key_before_it_starts(
+    env: Environment | None,
+) -> None:
+    def build(stack: Stack) -> ShareWorker:
+        table = dynamodb.Table(
+            stack,
+            "AppTable",
+            partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=kms.Key(stack, "TableKey"),
+        )
+        return ShareWorker(stack, "ShareWorker", table=table)
+
+    synthesized = synthesize(build, env)
+
+    [(policy_id, policy)] = policies_of_the_worker_s_role(synthesized).items()
+    key_id = synthesized.logical_id(synthesized.stack.node.find_child("TableKey"))
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+    ]
+    assert policy_id in synthesized.document["Resources"][FUNCTION_ID]["DependsOn"]
+    assert lint_findings(synthesized.document) == []  # no cycle: the key's policy does not name the role
+
+
+def test_a_table_without_a_key_of_its_own_adds_no_policy(on_app_table: Synthesized) -> None:
+    assert on_app_table.template.find_resources("AWS::IAM::Policy") == {}
+
+
+def test_a_topic_subscribed_to_the_queue_is_allowed_to_send_to_it() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        worker = ShareWorker(stack, "ShareWorker")
+        sns.Topic(stack, "Shares").add_subscription(subscriptions.SqsSubscription(worker.queue))
+        return worker
+
+    synthesized = synthesize(build)
+
+    [(policy_id, policy)] = synthesized.template.find_resources("AWS::SQS::QueuePolicy").items()
+    [subscription] = synthesized.template.find_resources("AWS::SNS::Subscription").values()
+    topic_id = synthesized.logical_id(synthesized.stack.node.find_child("Shares"))
+    assert policy["Properties"]["Queues"] == [{"Ref": QUEUE_ID}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "sqs:SendMessage",
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}},
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Resource": {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+        }
+    ]
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert subscription["DependsOn"] == [policy_id]
+
+
+def test_grant_send_messages_grants_send_message_get_queue_attributes_and_get_queue_url_on_the_queue() -> (
+    None
+):
     def build(stack: Stack) -> ShareWorker:
         worker = ShareWorker(stack, "ShareWorker")
         worker.grant_send_messages(
@@ -180,9 +274,13 @@ def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
     synthesized = synthesize(build)
 
     [policy] = synthesized.template.find_resources("AWS::IAM::Policy").values()
-    [grant] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert "sqs:SendMessage" in grant["Action"]
-    assert grant["Resource"] == {"Fn::GetAtt": [QUEUE_ID, "Arn"]}
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -197,6 +295,12 @@ def test_grant_send_messages_lets_the_api_send_to_the_queue_only() -> None:
             {"function_timeout": Duration.seconds(25)},
             "parameter FunctionTimeout must be one of 10, 15, 20, 30",
         ),
+        ({"dedup_ttl_days": 7}, "parameter DedupTtlDays must be at least 14, got 7"),
+        ({"batch_size": 20.7}, r"batch_size must be a whole number, got 20\.7"),
+        (
+            {"batch_size": 20, "max_batching_window": Duration.seconds(1.5)},
+            "max_batching_window must be a whole number of seconds, got 1 second 500 millis",
+        ),
     ],
 )
 def test_values_the_template_refuses_are_refused_at_synth_with_its_reason(
@@ -204,3 +308,84 @@ def test_values_the_template_refuses_are_refused_at_synth_with_its_reason(
 ) -> None:
     with pytest.raises(ValueError, match=f"ShareWorker 'ShareWorker': {message}"):
         synthesize(lambda stack: ShareWorker(stack, "ShareWorker", **props))
+
+
+def test_a_number_known_at_deploy_time_only_is_refused_with_the_reason() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        batch_size = CfnParameter(stack, "BatchSize", type="Number", default=20).value_as_number
+        return ShareWorker(stack, "ShareWorker", batch_size=batch_size)
+
+    with pytest.raises(
+        ValueError,
+        match=r"ShareWorker 'ShareWorker': batch_size is a token \(a value known at deploy time only\): the "
+        "construct checks the template's constraints and rules when it is created, so it needs the number",
+    ):
+        synthesize(build)
+
+
+def test_a_stack_holds_one_worker_and_the_second_is_refused_with_the_reason() -> None:
+    def build(stack: Stack) -> ShareWorker:
+        ShareWorker(stack, "First")
+        return ShareWorker(stack, "Second")
+
+    with pytest.raises(
+        ValueError,
+        match=r"ShareWorker 'Second': a stack holds one ShareWorker, and shop has shop/First already: the "
+        r"worker is template.yaml included whole, whose logical IDs \(ShareWorkerLambda, ShareEventsQueue",
+    ):
+        synthesize(build)
+
+
+@pytest.mark.parametrize(
+    ("arn", "refused"),
+    [
+        (
+            "arn:aws:dynamodb:us-east-1:999999999999:table/wardrobe-app",
+            "account 999999999999, the stack in account 111111111111",
+        ),
+        (
+            "arn:aws:dynamodb:eu-west-1:111111111111:table/wardrobe-app",
+            "region eu-west-1, the stack in region us-east-1",
+        ),
+    ],
+)
+def test_a_table_of_another_account_or_region_is_refused(arn: str, refused: str) -> None:
+    def build(stack: Stack) -> ShareWorker:
+        return ShareWorker(stack, "ShareWorker", table=dynamodb.Table.from_table_arn(stack, "AppTable", arn))
+
+    with pytest.raises(
+        ValueError,
+        match=f"ShareWorker 'ShareWorker': table wardrobe-app is in {refused}: the worker reaches its table "
+        "by name",
+    ):
+        synthesize(build, SOME_ENVIRONMENT)
+
+
+def test_a_table_of_another_stack_in_another_region_is_refused() -> None:
+    app = App(context=NO_BUNDLING)
+    data = Stack(app, "data", env=Environment(account="111111111111", region="eu-west-1"))
+    stack = Stack(app, STACK_NAME, env=SOME_ENVIRONMENT)
+
+    with pytest.raises(ValueError, match=r"table .* is in region eu-west-1, the stack in region us-east-1"):
+        ShareWorker(stack, "ShareWorker", table=app_table(data))
+
+
+def test_a_table_imported_by_the_arn_of_the_stack_s_own_account_and_region_is_used_by_name() -> None:
+    arn = "arn:aws:dynamodb:us-east-1:111111111111:table/wardrobe-app"
+    synthesized = synthesize(
+        lambda stack: ShareWorker(
+            stack, "ShareWorker", table=dynamodb.Table.from_table_arn(stack, "AppTable", arn)
+        ),
+        SOME_ENVIRONMENT,
+    )
+
+    function = synthesized.document["Resources"][FUNCTION_ID]["Properties"]
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == "wardrobe-app"
+
+
+@pytest.mark.parametrize("description", [None, "Wardrobe app: API, table and jobs"])
+def test_the_app_s_stack_keeps_its_own_description(description: str | None) -> None:
+    stack = Stack(App(context=NO_BUNDLING), STACK_NAME, description=description)
+    ShareWorker(stack, "ShareWorker")
+
+    assert Template.from_stack(stack).to_json().get("Description") == description

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -12,6 +13,9 @@ from local_runtime.embedded_aws import EmbeddedAws
 from local_runtime.provision import MissingTable, create_table, provision
 from local_runtime.template import Stack
 from tests.local_stack import local_stack, share
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.literals import ScalarAttributeTypeType
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +68,23 @@ def test_provisioning_on_an_app_table_that_is_not_there_creates_nothing_and_says
     assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix=stack.name)
 
 
+def foreign_table(**key_types: ScalarAttributeTypeType) -> str:
+    """A table not made for the worker, with these keys (partition key first) of these types, no TTL."""
+    name = f"foreign-{uuid.uuid4().hex[:10]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": key, "AttributeType": kind} for key, kind in key_types.items()
+        ],
+        KeySchema=[
+            {"AttributeName": key, "KeyType": "RANGE" if index else "HASH"}
+            for index, key in enumerate(key_types)
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
 def check_table(table_name: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     status = main(["--param", f"ExistingTableName={table_name}", "check-table"])
     return status, capsys.readouterr().out
@@ -82,13 +103,7 @@ def test_check_table_passes_a_table_with_the_worker_s_keys_and_ttl(
 def test_check_table_says_plainly_what_a_foreign_table_lacks(
     aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    name = f"legacy-{uuid.uuid4().hex[:10]}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    name = foreign_table(id="N")
 
     status, report = check_table(name, capsys)
 
@@ -97,8 +112,8 @@ def test_check_table_says_plainly_what_a_foreign_table_lacks(
     assert "partition key PK (string) MISSING id (number)" in rows
     assert "sort key SK (string) MISSING no sort key" in rows
     assert "TTL on ExpiresAt MISSING TTL disabled" in rows
-    assert "- partition key PK (string) is missing: the table has id (number)." in report
-    assert "- sort key SK (string) is missing: the table has no sort key." in report
+    assert "- The table's partition key is id (number), not PK." in report
+    assert "- The table has no sort key." in report
     assert (
         "- TTL is not on ExpiresAt: the worker still runs, but its dedup markers are never deleted." in report
     )
@@ -121,6 +136,24 @@ def test_check_table_finds_ttl_on_another_attribute(
     assert "TTL on ExpiresAt MISSING TTL enabled on ttl" in [
         " ".join(line.split()) for line in report.splitlines()
     ]
+    assert (
+        "- TTL is on ttl, and a table has one TTL attribute: DynamoDB refuses to enable it on ExpiresAt as "
+        "well, and moving it to ExpiresAt would stop the app's own items expiring. The worker writes the "
+        "expiry of its dedup markers in ExpiresAt, so on this table they never expire" in report
+    )
+    assert "update-time-to-live" not in report
+
+
+def test_check_table_tells_a_key_of_the_wrong_type_from_a_missing_one(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = foreign_table(PK="N", SK="S")
+
+    status, report = check_table(name, capsys)
+
+    assert status == 1
+    assert "- The table's partition key PK is a number, not a string." in report
+    assert "sort key" not in report.split("\n\n", 1)[1]
 
 
 def test_check_table_on_a_table_that_is_not_there(
@@ -129,4 +162,54 @@ def test_check_table_on_a_table_that_is_not_there(
     status, report = check_table("never-created", capsys)
 
     assert status == 1
-    assert "never-created does not exist: the app's stack creates it" in report
+    assert (
+        "- ExistingTableName 'never-created': no such table on this endpoint; the app's stack creates it"
+        in (report)
+    )
+
+
+def test_check_table_on_the_stack_s_own_table_that_is_not_there_says_the_stack_creates_it(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+
+    status = main(["--stack", stack, "check-table"])
+
+    assert status == 1
+    assert (
+        f"- table '{stack}-shares' of stack '{stack}' is not there: the stack creates it"
+        in capsys.readouterr().out
+    )
+
+
+def test_run_refuses_to_start_on_an_app_table_that_is_not_there(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+    assert main(["--stack", stack, "provision"]) == 0
+    capsys.readouterr()
+
+    status = main(["--stack", stack, "--param", "ExistingTableName=never-created", "run", "--until-drained"])
+
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error.startswith("share-worker: ExistingTableName 'never-created': no such table on this endpoint")
+    assert error.count("\n") == 1
+
+
+def test_run_refuses_to_start_when_the_stack_s_own_table_is_gone(
+    aws: EmbeddedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = f"test-{uuid.uuid4().hex[:10]}"
+    assert main(["--stack", stack, "provision"]) == 0
+    boto3.client("dynamodb").delete_table(TableName=f"{stack}-shares")
+    capsys.readouterr()
+
+    status = main(["--stack", stack, "run", "--until-drained"])
+
+    error = capsys.readouterr().err
+    assert status == 1
+    assert error == (
+        f"share-worker: table '{stack}-shares' of stack '{stack}' is not there: the stack creates it "
+        "(`share-worker provision`, or `share-worker serve` locally); check --stack and the region\n"
+    )

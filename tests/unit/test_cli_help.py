@@ -45,3 +45,14 @@ def test_a_batch_size_below_one_is_refused_before_anything_runs(capsys: pytest.C
 
     assert exit_.value.code == 2
     assert "--batch-size: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_run_refuses_values_the_template_refuses_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["--param", "BatchSize=20", "--param", "MaximumBatchingWindowInSeconds=0", "run"])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith(
+        "share-worker: rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds"
+    )

@@ -1,0 +1,93 @@
+"""The ``ShareWorker``'s props as ``template.yaml``'s parameter values; what the template cannot use, refused.
+
+The template's own constraints and rules are checked afterwards, on these values, by the local
+runtime's reader of the template; what is refused here is what never reaches a parameter intact:
+
+* a number that is not whole (``batch_size=20.7``, a window of 1.5 s): CloudFormation would take
+  ``20.7`` for a ``Number`` parameter and Lambda refuse it at deploy time, and ``int()`` would have
+  made it 20 without a word;
+* a number that is a token (a ``CfnParameter``, a value of another stack): the construct decides the
+  template's conditions and checks its rules at synth time, which needs the number;
+* a table of another account or region: ``ExistingTableName`` is a name, and the template builds the
+  table's ARN (and the function finds the table) in the stack's own account and region.
+
+A table or topic given as a token (a resource of the same app) is fine: only whether it is given
+decides anything at synth time.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Arn, ArnFormat, Duration, Token
+from aws_cdk import Stack as CdkStack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sns as sns
+
+ParameterValue = str | int
+
+
+def parameter_values(
+    stack: CdkStack,
+    *,
+    table: dynamodb.ITable | None,
+    batch_size: float | None,
+    max_batching_window: Duration | None,
+    max_concurrency: float | None,
+    max_receive_count: float | None,
+    function_timeout: Duration | None,
+    dedup_ttl_days: float | None,
+    alarm_topic: sns.ITopic | None,
+) -> dict[str, ParameterValue]:
+    """The template parameters the props give (a prop left out gives none: the template's default)."""
+    if table is not None:
+        _refuse_another_environment(table, stack)
+    given = {
+        "BatchSize": _whole_number("batch_size", batch_size),
+        "MaximumBatchingWindowInSeconds": _whole_seconds("max_batching_window", max_batching_window),
+        "MaximumConcurrency": _whole_number("max_concurrency", max_concurrency),
+        "MaxReceiveCount": _whole_number("max_receive_count", max_receive_count),
+        "FunctionTimeout": _whole_seconds("function_timeout", function_timeout),
+        "DedupTtlDays": _whole_number("dedup_ttl_days", dedup_ttl_days),
+        "ExistingTableName": table.table_name if table else None,
+        "AlarmTopicArn": alarm_topic.topic_arn if alarm_topic else None,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _whole_number(prop: str, value: float | None) -> int | None:
+    if value is None:
+        return None
+    if Token.is_unresolved(value):
+        raise ValueError(
+            f"{prop} is a token (a value known at deploy time only): the construct checks the template's "
+            "constraints and rules when it is created, so it needs the number itself; to choose it at "
+            "deploy time, deploy template.yaml with SAM and its parameters"
+        )
+    if isinstance(value, bool) or not float(value).is_integer():
+        raise ValueError(f"{prop} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _whole_seconds(prop: str, duration: Duration | None) -> int | None:
+    if duration is None:
+        return None
+    seconds = duration.to_seconds(integral=False)
+    if not Token.is_unresolved(seconds) and not float(seconds).is_integer():
+        raise ValueError(f"{prop} must be a whole number of seconds, got {duration.to_human_string()}")
+    return _whole_number(prop, seconds)
+
+
+def _refuse_another_environment(table: dynamodb.ITable, stack: CdkStack) -> None:
+    """The table's environment is its stack's (a table of another stack of the app), or the one its ARN
+    names (``Table.from_table_arn`` keeps the importing stack's environment)."""
+    places = [(table.env.account, table.env.region)]
+    if not Token.is_unresolved(table.table_arn):
+        arn = Arn.split(table.table_arn, ArnFormat.SLASH_RESOURCE_NAME)
+        places.append((arn.account, arn.region))
+    for account, region in places:
+        for what, table_s, stack_s in (("account", account, stack.account), ("region", region, stack.region)):
+            if not Token.is_unresolved(table_s) and not Token.is_unresolved(stack_s) and table_s != stack_s:
+                raise ValueError(
+                    f"table {table.table_name} is in {what} {table_s}, the stack in {what} {stack_s}: the "
+                    "worker reaches its table by name (ExistingTableName) in the stack's own account and "
+                    "region; deploy the worker where the table is"
+                )
