@@ -56,7 +56,11 @@ def standalone() -> Synthesized:
     return synthesize(lambda stack: ShareWorker(stack, "ShareWorker"))
 
 
-TABLE_STATEMENTS = ("ReadTheBatchSnapshot", "WriteSharesInTransactionsOnly")
+TABLE_STATEMENTS = (
+    "ReadTheBatchSnapshot",
+    "CountSharesOnItemsInTransactionsOnly",
+    "WriteMarkersAndFeedEntriesInTransactionsOnly",
+)
 """The role's statements on the table."""
 
 

@@ -11,6 +11,8 @@ its client sends is recorded with its body, and each one becomes the IAM actions
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -30,23 +32,44 @@ IAM_ACTION_OF_TRANSACTION_ACTION = {
     "Delete": "dynamodb:DeleteItem",
     "ConditionCheck": "dynamodb:ConditionCheckItem",
 }
-ENCLOSING_OPERATION_CONDITION = ("ForAnyValue:StringEquals", "dynamodb:EnclosingOperation")
-
-Need = tuple[str, str | None]
-"""An IAM action and the operation enclosing it (``None`` for a call of its own)."""
+ENCLOSING_OPERATION = ("ForAnyValue:StringEquals", "dynamodb:EnclosingOperation")
+LEADING_KEYS = ("ForAllValues:StringLike", "dynamodb:LeadingKeys")
 
 
-def needs_of(request: SentRequest) -> set[tuple[Need, str]]:
-    """What ``request`` needs, each with the table it touches."""
+@dataclass(frozen=True)
+class Need:
+    """One IAM authorisation a request needs."""
+
+    action: str
+    enclosing: str | None
+    """The operation enclosing the action (``None``: a call of its own)."""
+    partition_key: str
+    table: str
+
+
+def needs_of(request: SentRequest) -> set[Need]:
     if request.operation == TRANSACTION:
         return {
-            ((IAM_ACTION_OF_TRANSACTION_ACTION[kind], TRANSACTION), action[kind]["TableName"])
+            Need(
+                IAM_ACTION_OF_TRANSACTION_ACTION[kind],
+                TRANSACTION,
+                _partition_key(action[kind].get("Key") or action[kind]["Item"]),
+                action[kind]["TableName"],
+            )
             for action in request.body["TransactItems"]
             for kind in action
         }
-    if "RequestItems" in request.body:
-        return {((f"dynamodb:{request.operation}", None), table) for table in request.body["RequestItems"]}
-    return {((f"dynamodb:{request.operation}", None), request.body["TableName"])}
+    if request.operation == "BatchGetItem":
+        return {
+            Need(f"dynamodb:{request.operation}", None, _partition_key(key), table)
+            for table, read in request.body["RequestItems"].items()
+            for key in read["Keys"]
+        }
+    raise AssertionError(f"the handler sent {request.operation}, which this test does not know how to read")
+
+
+def _partition_key(key: dict[str, Any]) -> str:
+    return str(key["PK"]["S"])
 
 
 def dynamodb_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -62,21 +85,26 @@ def actions_of(statement: dict[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
-def allows(statements: list[dict[str, Any]], need: Need) -> bool:
-    """Whether a statement grants ``need``; the only condition understood is the enclosing operation."""
-    action, enclosing = need
+def allows(statements: list[dict[str, Any]], action: str, enclosing: str | None, partition_key: str) -> bool:
+    """Whether a statement grants the action; the conditions understood: enclosing operation, leading keys."""
     for statement in statements:
         assert statement["Effect"] == "Allow"
-        if action not in actions_of(statement):
-            continue
-        condition = statement.get("Condition")
-        if condition is None:
-            return True
-        operator, key = ENCLOSING_OPERATION_CONDITION
-        assert set(condition) == {operator} and set(condition[operator]) == {key}, condition
-        if enclosing in condition[operator][key]:
+        if action in actions_of(statement) and _conditions_hold(statement, enclosing, partition_key):
             return True
     return False
+
+
+def _conditions_hold(statement: dict[str, Any], enclosing: str | None, partition_key: str) -> bool:
+    conditions = {
+        (operator, key): values
+        for operator, by_key in statement.get("Condition", {}).items()
+        for key, values in by_key.items()
+    }
+    assert set(conditions) <= {ENCLOSING_OPERATION, LEADING_KEYS}, conditions
+    if ENCLOSING_OPERATION in conditions and enclosing not in conditions[ENCLOSING_OPERATION]:
+        return False
+    patterns = conditions.get(LEADING_KEYS, ["*"])
+    return any(fnmatchcase(partition_key, pattern) for pattern in patterns)
 
 
 def every_path(share_table: ShareTable) -> list[dict[str, Any]]:
@@ -108,17 +136,25 @@ def test_the_role_grants_exactly_what_the_handler_calls_and_writes_only_inside_t
     assert shared_count(share_table, "private-item") == 0
 
     needs = {need for request in log.requests for need in needs_of(request)}
-    assert {table for _, table in needs} == {share_table.name}
-    called = {need for need, _ in needs}
-    assert called == {
-        ("dynamodb:BatchGetItem", None),
-        ("dynamodb:PutItem", TRANSACTION),
-        ("dynamodb:UpdateItem", TRANSACTION),
+    assert {need.table for need in needs} == {share_table.name}
+    assert {(need.action, need.enclosing, need.partition_key.split("#")[0]) for need in needs} == {
+        ("dynamodb:BatchGetItem", None, "ITEM"),
+        ("dynamodb:BatchGetItem", None, "EVENT"),
+        ("dynamodb:UpdateItem", TRANSACTION, "ITEM"),
+        ("dynamodb:PutItem", TRANSACTION, "EVENT"),
+        ("dynamodb:PutItem", TRANSACTION, "USER"),
     }
 
     statements = dynamodb_statements(sam_transform(load_template()))
-    assert [need for need in sorted(called, key=str) if not allows(statements, need)] == []
+    refused = [
+        need for need in needs if not allows(statements, need.action, need.enclosing, need.partition_key)
+    ]
+    assert refused == []
     granted = {action for statement in statements for action in actions_of(statement)}
-    assert granted == {action for action, _ in called}, "the role grants an action the handler never calls"
-    assert not allows(statements, ("dynamodb:PutItem", None)), "a record written outside a transaction"
-    assert not allows(statements, ("dynamodb:UpdateItem", None)), "an item updated outside a transaction"
+    assert granted == {need.action for need in needs}, "the role grants an action the handler never calls"
+    for outside_a_transaction in ("dynamodb:PutItem", "dynamodb:UpdateItem"):
+        assert not allows(statements, outside_a_transaction, None, "EVENT#e-first")
+    assert not allows(statements, "dynamodb:UpdateItem", TRANSACTION, "USER#u1"), "a feed entry updated"
+    assert not allows(statements, "dynamodb:PutItem", TRANSACTION, "ITEM#public-item"), "an item replaced"
+    assert not allows(statements, "dynamodb:BatchGetItem", None, "USER#u1"), "a feed read"
+    assert not allows(statements, "dynamodb:PutItem", TRANSACTION, "ORDER#1"), "an app's record written"

@@ -204,11 +204,11 @@ def test_the_role_reads_and_writes_this_table_only_and_writes_inside_transaction
             },
         ]
     }
-    assert [statement["Resource"] for statement in dynamodb] == [own_table_or_app_s, own_table_or_app_s]
-    writes = [statement for statement in dynamodb if "dynamodb:PutItem" in statement["Action"]]
-    assert [statement["Condition"] for statement in writes] == [
-        {"ForAnyValue:StringEquals": {"dynamodb:EnclosingOperation": ["TransactWriteItems"]}}
-    ]
+    assert [statement["Resource"] for statement in dynamodb] == [own_table_or_app_s] * 3
+    writes = [statement for statement in dynamodb if statement["Action"] != "dynamodb:BatchGetItem"]
+    assert [statement["Condition"]["ForAnyValue:StringEquals"] for statement in writes] == [
+        {"dynamodb:EnclosingOperation": ["TransactWriteItems"]}
+    ] * 2
     role = transformed["Resources"]["ShareWorkerRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     function = transformed["Resources"][FUNCTION_ID]["Properties"]
