@@ -22,7 +22,7 @@ def worker() -> Worker:
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """SQS batch in, ``{"batchItemFailures": [...]}`` out; ``context`` may be ``None`` in tests."""
-    response: dict[str, Any] = _handle(event, context if context is not None else _local_context())
+    response: dict[str, Any] = handle_share_batch(event, context if context is not None else _local_context())
     return response
 
 
@@ -36,7 +36,7 @@ def _local_context() -> object:
 @logger.inject_lambda_context(clear_state=True)
 @capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle_share_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor = worker().processor
     return dict(
         process_partial_response(

@@ -24,6 +24,7 @@ used itself because it hands records over one at a time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, cast
@@ -40,6 +41,7 @@ from services.lanes import BatchResults, LaneRunner, Result
 from services.outcomes import (
     BATCH_SIZE_METRIC,
     FAILED_RECORDS_METRIC,
+    RECORD_METRICS,
     SUCCESSFUL_RECORDS_METRIC,
     TRANSACTION_RETRIES_METRIC,
     Settlement,
@@ -47,7 +49,7 @@ from services.outcomes import (
 from services.record_handler import ParsedRecord, ShareRecordHandler
 from services.share_event import ShareEvent
 from services.share_service import ShareService
-from services.telemetry import count, logger
+from services.telemetry import annotate, carry_trace, count, logger
 
 CUTOFF_POLL_S = 0.5
 """The cutoff is re-read this often while waiting, so a context whose clock is not the wall clock works."""
@@ -100,11 +102,12 @@ class ShareBatchProcessor(BatchProcessor):
             # A thread still in a request is left behind; BatchResults ignores what it does next.
             pool.shutdown(wait=False, cancel_futures=True)
         final, retries = results.close()
+        counted: Counter[str] = Counter()
         responses = [
-            self._report(record, parsed[index], final[index] or _unfinished(deadline))
+            self._report(record, parsed[index], final[index] or _unfinished(deadline), counted)
             for index, record in enumerate(records)
         ]
-        self._report_batch(len(records), retries)
+        self._report_batch(len(records), retries, counted)
         return responses
 
     def _run(
@@ -119,7 +122,7 @@ class ShareBatchProcessor(BatchProcessor):
             if not isinstance(record, ShareEvent):
                 results.settle(index, record)  # a validation error, whatever happens to the rest
         events = [event for event in parsed if isinstance(event, ShareEvent)]
-        read = pool.submit(_obeying(deadline, self.share_service.read_snapshot), events)
+        read = pool.submit(carry_trace(_obeying(deadline, self.share_service.read_snapshot)), events)
         if not _finished([read], deadline):
             return
         error = read.exception()
@@ -146,7 +149,8 @@ class ShareBatchProcessor(BatchProcessor):
         fifo: bool,
     ) -> None:
         runner = LaneRunner(plan, snapshot, self.share_service, results, deadline, fifo)
-        lanes = {pool.submit(runner.run, lane): lane for lane in plan.lanes}
+        run = carry_trace(runner.run)
+        lanes = {pool.submit(run, lane): lane for lane in plan.lanes}
         _finished(list(lanes), deadline)
         for future, lane in lanes.items():
             crash = future.exception() if future.done() else None
@@ -154,17 +158,25 @@ class ShareBatchProcessor(BatchProcessor):
                 for index in lane:
                     results.settle(index, _as_failure(crash))
 
-    def _report(self, record: SQSRecord, parsed: ParsedRecord, result: Result) -> tuple[Any, ...]:
-        self.record_handler.report(record, parsed, result)
+    def _report(
+        self, record: SQSRecord, parsed: ParsedRecord, result: Result, counted: Counter[str]
+    ) -> tuple[Any, ...]:
+        counted.update(self.record_handler.report(record, parsed, result))
         if isinstance(result, Settlement):
             return self.success_handler(record=record.raw_event, result=result.outcome)
         return self.failure_handler(record=record, exception=(type(result), result, result.__traceback__))
 
-    def _report_batch(self, size: int, retries: int) -> None:
-        count(BATCH_SIZE_METRIC, size)
-        count(SUCCESSFUL_RECORDS_METRIC, len(self.success_messages))
-        count(FAILED_RECORDS_METRIC, len(self.fail_messages))
-        count(TRANSACTION_RETRIES_METRIC, retries)
+    def _report_batch(self, size: int, retries: int, counted: Counter[str]) -> None:
+        batch = {
+            BATCH_SIZE_METRIC: size,
+            SUCCESSFUL_RECORDS_METRIC: len(self.success_messages),
+            FAILED_RECORDS_METRIC: len(self.fail_messages),
+            TRANSACTION_RETRIES_METRIC: retries,
+        }
+        for metric_name, value in batch.items():
+            count(metric_name, value)
+        # Indexed on the handler's subsegment: ``annotation.ProcessingErrors > 0`` finds such batches.
+        annotate({**dict.fromkeys(RECORD_METRICS, 0), **counted, **batch})
         if self.fail_messages:
             logger.info(
                 "Batch finished with failures",

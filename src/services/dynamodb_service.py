@@ -57,7 +57,13 @@ def plain_item(image: Mapping[str, Any]) -> Item:
 
 
 class DynamoDBService:
-    """Reads and writes of the single table. ``table`` may be replaced by a test double."""
+    """Reads and writes of the single table. ``table`` may be replaced by a test double.
+
+    The function's path calls :meth:`batch_get` and :meth:`transact_write` only, and its role grants
+    exactly those (``template.yaml``). The single-call methods (the product owner's ``get_item`` and
+    ``update_item_shared_count``, ``put_item``, ``query_page``) serve the CLI and the baseline
+    benchmark, with the operator's credentials: under the function's role they would be denied.
+    """
 
     def __init__(self, table_name: str, table: Table | None = None) -> None:
         self.table_name = table_name

@@ -26,8 +26,11 @@ from services.outcomes import DUPLICATE, ITEM_NOT_FOUND, Outcome, Settlement
 from services.share_event import ShareEvent
 from services.share_service import CommitResult, ShareService, may_lead_group
 from services.share_transaction import MAX_SHARES_PER_TRANSACTION
+from services.telemetry import Annotation, traced
 
 Result = Settlement | Exception
+ITEM_SUBSEGMENT = "## share_item"
+"""One per transaction of a group of shares: its DynamoDB call (and retries) nest under it."""
 
 
 class BatchResults:
@@ -113,7 +116,11 @@ class LaneRunner:
             return self._settle(index, late)
         leads = index not in lane.alone and may_lead_group(item, event)
         group = [index] + (self._followers(event, lane) if leads else [])
-        committed = self.share_service.commit(item, [self._event(position) for position in group])
+        events = [self._event(position) for position in group]
+        with traced(ITEM_SUBSEGMENT, _item_annotations(events)) as trace:
+            committed = self.share_service.commit(item, events)
+            if trace:
+                trace.metadata(retries=committed.retries, outcomes=_outcomes(events, committed))
         self.results.count_retries(committed.retries)
         lane.items[event.item_id] = committed.item_after
         for position in committed.left_over:
@@ -188,3 +195,21 @@ def _as_repeat(first_copy: Result | None) -> Result:
     if first_copy.outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
         return Settlement(Outcome.DUPLICATE, first_copy.reused_from) if first_copy.reused_from else DUPLICATE
     return first_copy
+
+
+def _item_annotations(events: list[ShareEvent]) -> dict[str, Annotation]:
+    """``item_id``, and the group's eventIds separated by spaces: ``annotation.event_id CONTAINS "..."``."""
+    return {"item_id": events[0].item_id, "event_id": " ".join(event.event_id for event in events)}
+
+
+def _outcomes(events: list[ShareEvent], committed: CommitResult) -> dict[str, str]:
+    """Each event's end in this transaction, for the trace's metadata."""
+    ended: dict[str, str] = {}
+    for position, event in enumerate(events):
+        if position in committed.left_over:
+            ended[event.event_id] = "sent again"
+        elif position in committed.settled:
+            ended[event.event_id] = committed.settled[position].outcome.name
+        else:
+            ended[event.event_id] = f"failed: {committed.failure}"
+    return ended

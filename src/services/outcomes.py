@@ -42,3 +42,11 @@ TRANSACTION_RETRIES_METRIC = "TransactionRetries"
 BATCH_SIZE_METRIC = "BatchSize"
 SUCCESSFUL_RECORDS_METRIC = "SuccessfulRecords"
 FAILED_RECORDS_METRIC = "FailedRecords"
+
+RECORD_METRICS = (
+    *(outcome.metric_name for outcome in Outcome),
+    REUSED_EVENT_IDS_METRIC,
+    VALIDATION_ERRORS_METRIC,
+    PROCESSING_ERRORS_METRIC,
+)
+"""The metrics a record is counted under (one or two of them: a reused eventId is also a duplicate)."""

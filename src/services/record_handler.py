@@ -46,31 +46,35 @@ class ShareRecordHandler:
         except InvalidShareEvent as error:
             return error
 
-    def report(self, record: SQSRecord, parsed: ParsedRecord, result: Settlement | Exception) -> None:
-        """Log and count how the record ended, with its message id (and the event's ids when valid)."""
+    def report(self, record: SQSRecord, parsed: ParsedRecord, result: Settlement | Exception) -> list[str]:
+        """Log and count how the record ended, with its message id (and the event's ids when valid).
+
+        Returns the metrics it counted, for the batch's trace annotations.
+        """
         context: dict[str, Any] = {"message_id": record.get("messageId")}
         if isinstance(parsed, ShareEvent):
             context.update(event_id=parsed.event_id, item_id=parsed.item_id, user_id=parsed.user_id)
         if isinstance(result, Settlement):
-            self._report_settled(result, context)
-        elif isinstance(result, InvalidShareEvent):
-            count(VALIDATION_ERRORS_METRIC)
+            return self._report_settled(result, context)
+        if isinstance(result, InvalidShareEvent):
             logger.error(f"Invalid share event: {result}", extra=context)
-        elif isinstance(result, DeadlineApproaching):
+            return _counted(VALIDATION_ERRORS_METRIC)
+        if isinstance(result, DeadlineApproaching):
             logger.warning(
                 DEADLINE_LOG, extra={**context, "reason": str(result), "remaining_ms": result.remaining_ms}
             )
-        elif isinstance(result, SkippedAfterGroupFailure):
+            return []
+        if isinstance(result, SkippedAfterGroupFailure):
             logger.warning(SKIPPED_LOG, extra={**context, "message_group_id": _message_group(record)})
-        else:
-            count(PROCESSING_ERRORS_METRIC)
-            logger.error(f"Share event failed and will be retried: {result}", extra=context, exc_info=result)
+            return []
+        logger.error(f"Share event failed and will be retried: {result}", extra=context, exc_info=result)
+        return _counted(PROCESSING_ERRORS_METRIC)
 
     @staticmethod
-    def _report_settled(settlement: Settlement, context: dict[str, Any]) -> None:
-        count(settlement.outcome.metric_name)
+    def _report_settled(settlement: Settlement, context: dict[str, Any]) -> list[str]:
+        counted = _counted(settlement.outcome.metric_name)
         if settlement.reused_from is not None:
-            count(REUSED_EVENT_IDS_METRIC)
+            counted += _counted(REUSED_EVENT_IDS_METRIC)
             logger.warning(
                 REUSED_LOG,
                 extra={
@@ -82,6 +86,12 @@ class ShareRecordHandler:
         outcome = settlement.outcome
         log = logger.info if outcome in (Outcome.APPLIED, Outcome.DUPLICATE) else logger.warning
         log(OUTCOME_LOG[outcome], extra={**context, "outcome": outcome.name})
+        return counted
+
+
+def _counted(metric_name: str) -> list[str]:
+    count(metric_name)
+    return [metric_name]
 
 
 def _message_group(record: SQSRecord) -> str | None:

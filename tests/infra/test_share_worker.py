@@ -56,6 +56,14 @@ def standalone() -> Synthesized:
     return synthesize(lambda stack: ShareWorker(stack, "ShareWorker"))
 
 
+TABLE_STATEMENTS = (
+    "ReadTheBatchSnapshot",
+    "CountSharesOnItemsInTransactionsOnly",
+    "WriteMarkersAndFeedEntriesInTransactionsOnly",
+)
+"""The role's statements on the table."""
+
+
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     role = document["Resources"]["ShareWorkerRole"]["Properties"]
     found: dict[str, Any]
@@ -105,9 +113,10 @@ def test_on_the_app_s_table_the_worker_creates_none_and_its_role_names_that_tabl
     )
 
     assert list(on_app_table.template.find_resources("AWS::DynamoDB::Table")) == [table_id]
-    assert statement(document, "ShareTable")["Resource"] == {
-        "Fn::Sub": [TABLE_ARN_OF_NAME, {"ExistingTableName": {"Ref": table_id}}]
-    }
+    for sid in TABLE_STATEMENTS:
+        assert statement(document, sid)["Resource"] == {
+            "Fn::Sub": [TABLE_ARN_OF_NAME, {"ExistingTableName": {"Ref": table_id}}]
+        }
     function = document["Resources"][FUNCTION_ID]["Properties"]
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": table_id}
     assert "Conditions" not in document
@@ -127,7 +136,8 @@ def test_standalone_the_worker_has_a_table_of_its_own_with_keys_and_ttl(standalo
         },
     )
     document = standalone.document
-    assert statement(document, "ShareTable")["Resource"] == {"Fn::GetAtt": [TABLE_ID, "Arn"]}
+    for sid in TABLE_STATEMENTS:
+        assert statement(document, sid)["Resource"] == {"Fn::GetAtt": [TABLE_ID, "Arn"]}
     function = document["Resources"][FUNCTION_ID]["Properties"]
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": TABLE_ID}
 

@@ -1,0 +1,30 @@
+"""Invocations of the handler as Lambda makes them with active tracing, in a process of their own.
+
+``python -m tests.integration.traced_invocations INVOCATIONS.json RESPONSES.json``: each invocation
+is ``{"traceHeader": ..., "event": ...}``; Lambda sets ``_X_AMZN_TRACE_ID`` before each one, and so
+does this. Run with ``LAMBDA_TASK_ROOT`` and ``AWS_XRAY_DAEMON_ADDRESS`` set, tracing is on and the
+real X-Ray SDK sends its documents to that address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+TRACE_HEADER_VARIABLE = "_X_AMZN_TRACE_ID"
+
+
+def main(invocations_path: str, responses_path: str) -> None:
+    import handler
+
+    responses = []
+    for invocation in json.loads(Path(invocations_path).read_text()):
+        os.environ[TRACE_HEADER_VARIABLE] = invocation["traceHeader"]
+        responses.append(handler.lambda_handler(invocation["event"], None))
+    Path(responses_path).write_text(json.dumps(responses))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
