@@ -16,6 +16,7 @@ from local_runtime.reliability import scan_all
 from services.bootstrap import Worker, build_worker
 from services.config import Settings
 from services.keys import item_key
+from services.telemetry import metrics
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Wdrbe")
@@ -23,6 +24,15 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ShareWorker")
 # jsii (the CDK's bridge to Node.js) warns at every start that Node 20 is past its end of life;
 # the README says so once (Deploy into an existing app).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_left_over() -> Iterator[None]:
+    """Powertools' metrics live in a process-wide store until flushed: a test that runs the processor
+    without the handler's ``log_metrics`` would leave its metrics to the next test's flush."""
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,9 @@ Every record becomes one step:
 * :class:`Known`: its result is known without any write: a validation error, an ``eventId`` the
   snapshot shows applied already, a share of an item that does not exist;
 * :class:`Repeat`: the same share (same ``eventId``, item and user) as an earlier record of its lane;
-  it ends as its first copy did (a duplicate once that one is applied), with no write of its own;
+  it ends as its first copy did (a duplicate once that one is applied), with no write of its own —
+  unless the owner rule refused the first copy: then it is tried again in its turn, as it would be
+  event by event (the owner may have made the item public in between);
 * :class:`NewShare`: a share to write.
 
 Records that need writing are put in *lanes*, each a list of record positions in queue order. Lanes
@@ -40,6 +42,7 @@ class Known:
 class Repeat:
     original: int
     """Position of the first copy in the batch."""
+    event: ShareEvent
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def plan_batch(
             copy_key = (lane_keys[index], step.event.event_id)
             original = first_copies.setdefault(copy_key, index)
             if original != index and _same_share(parsed[original], step.event):
-                step = Repeat(original)
+                step = Repeat(original, step.event)
         steps.append(step)
     lanes: dict[str, list[int]] = {}
     for index, step in enumerate(steps):

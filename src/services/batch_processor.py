@@ -34,9 +34,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from services import deadline as budget
 from services.batch_plan import BatchPlan, Known, plan_batch
+from services.batch_report import BatchReport
 from services.batch_snapshot import BatchSnapshot
 from services.deadline import Deadline, RemainingTime
-from services.errors import DeadlineApproaching, RetryableProcessingError, UnreportableFailure
+from services.errors import DeadlineApproaching, UnexpectedError, UnreportableFailure
 from services.lanes import BatchResults, LaneRunner, Result
 from services.outcomes import (
     BATCH_SIZE_METRIC,
@@ -54,6 +55,11 @@ from services.telemetry import annotate, carry_trace, count, logger
 CUTOFF_POLL_S = 0.5
 """The cutoff is re-read this often while waiting, so a context whose clock is not the wall clock works."""
 FIFO_SUFFIX = ".fifo"
+NO_TIME_TO_WRITE_LOG = (
+    "No write can start in this invocation: it began with less time than the batch keeps back "
+    "(DEADLINE_MARGIN_MS plus 0.5 ms a record). Lower BatchSize or DEADLINE_MARGIN_MS, or raise "
+    "FunctionTimeout (README, Time budget)"
+)
 
 
 class _NoDeadline:
@@ -93,6 +99,15 @@ class ShareBatchProcessor(BatchProcessor):
         parsed = [self.record_handler.parse(record) for record in records]
         context = cast(RemainingTime | None, getattr(self, "lambda_context", None))
         deadline = Deadline(context or _NoDeadline(), self.deadline_margin_ms, records=len(records))
+        if records and not deadline.allows_start():
+            logger.error(
+                NO_TIME_TO_WRITE_LOG,
+                extra={
+                    "batch_size": len(records),
+                    "remaining_ms": deadline.remaining_ms(),
+                    "margin_ms": deadline.margin_ms,
+                },
+            )
         results = BatchResults(len(records))
         # Not a ``with`` block: leaving one waits for every thread, a hanging request's included.
         pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane")
@@ -102,12 +117,13 @@ class ShareBatchProcessor(BatchProcessor):
             # A thread still in a request is left behind; BatchResults ignores what it does next.
             pool.shutdown(wait=False, cancel_futures=True)
         final, retries = results.close()
-        counted: Counter[str] = Counter()
+        report = BatchReport(deadline, len(records))
         responses = [
-            self._report(record, parsed[index], final[index] or _unfinished(deadline), counted)
+            self._report(record, parsed[index], final[index] or _unfinished(deadline), report)
             for index, record in enumerate(records)
         ]
-        self._report_batch(len(records), retries, counted)
+        report.summarise()
+        self._report_batch(len(records), retries, report.counted)
         return responses
 
     def _run(
@@ -128,7 +144,7 @@ class ShareBatchProcessor(BatchProcessor):
         error = read.exception()
         if error is not None:
             for index in range(len(parsed)):
-                results.settle(index, _as_failure(error))
+                results.settle(index, UnexpectedError.wrapping(error))
             return
         groups = _message_groups(records)
         plan = plan_batch(parsed, read.result(), groups)
@@ -156,12 +172,17 @@ class ShareBatchProcessor(BatchProcessor):
             crash = future.exception() if future.done() else None
             if crash is not None:
                 for index in lane:
-                    results.settle(index, _as_failure(crash))
+                    results.settle(index, UnexpectedError.wrapping(crash))
 
     def _report(
-        self, record: SQSRecord, parsed: ParsedRecord, result: Result, counted: Counter[str]
+        self, record: SQSRecord, parsed: ParsedRecord, result: Result, report: BatchReport
     ) -> tuple[Any, ...]:
-        counted.update(self.record_handler.report(record, parsed, result))
+        log, traceback = report.next_record(result)
+        report.counted.update(
+            self.record_handler.report(record, parsed, result, log=log, traceback=traceback)
+        )
+        if not log:
+            report.not_logged(record.get("messageId"), failed=not isinstance(result, Settlement))
         if isinstance(result, Settlement):
             return self.success_handler(record=record.raw_event, result=result.outcome)
         return self.failure_handler(record=record, exception=(type(result), result, result.__traceback__))
@@ -228,12 +249,6 @@ def _message_groups(records: list[SQSRecord]) -> list[str] | None:
     if not any(str(record.get("eventSourceARN") or "").endswith(FIFO_SUFFIX) for record in records):
         return None
     return [str((record.get("attributes") or {}).get("MessageGroupId", "")) for record in records]
-
-
-def _as_failure(error: BaseException) -> Exception:
-    if isinstance(error, RetryableProcessingError):
-        return error
-    return RetryableProcessingError(f"unexpected error: {type(error).__name__}: {error}")
 
 
 def _unfinished(deadline: Deadline) -> DeadlineApproaching:

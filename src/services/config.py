@@ -9,6 +9,8 @@ from services.errors import ConfigurationError
 DEFAULT_DEDUP_TTL_DAYS = 30
 MIN_DEDUP_TTL_DAYS = 14
 """SQS keeps a message at most 14 days (in the DLQ too): a marker must outlive any redelivery."""
+MAX_DEDUP_TTL_DAYS = 365
+"""The template's bound too; far beyond it, the expiry date itself no longer fits a date."""
 DEFAULT_MAX_PARALLEL_RECORDS = 10
 DEFAULT_DEADLINE_MARGIN_MS = 4500
 
@@ -40,6 +42,8 @@ def _dedup_ttl_days(environ: Mapping[str, str]) -> int:
             f"DEDUP_TTL_DAYS must be at least {MIN_DEDUP_TTL_DAYS}, got {days}: a message can wait 14 days "
             "in the queues and be redriven, and its eventId must still be remembered then"
         )
+    if days > MAX_DEDUP_TTL_DAYS:
+        raise ConfigurationError(f"DEDUP_TTL_DAYS must be at most {MAX_DEDUP_TTL_DAYS}, got {days}")
     return days
 
 

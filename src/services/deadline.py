@@ -6,7 +6,8 @@ redelivers the whole batch. So the worker keeps three promises, each sized from 
 * no DynamoDB request (an SDK retry included) is sent with less than the margin left: a
   ``before-send`` hook on the client raises :class:`DeadlineApproaching` instead (botocore does not
   retry that exception, so it ends the call at once);
-* no backoff wait ends with less than the margin left (:meth:`Deadline.pause`);
+* no backoff wait of the worker's own ends with less than the margin left (:meth:`Deadline.pause`;
+  botocore's pause between its own attempts is not governed, but the attempt after it is refused);
 * an attempt normally lasts at most the SDK's connect plus read timeouts, which must fit inside the
   margin with :data:`RESPONSE_RESERVE_MS` to spare (:func:`check_budget`, at start-up). The read
   timeout bounds each wait for bytes, not the whole answer, so a server that trickles its answer can
@@ -31,10 +32,15 @@ from botocore.client import BaseClient
 from services.errors import ConfigurationError, DeadlineApproaching
 
 RESPONSE_RESERVE_MS = 500
-"""Kept back at the end of every invocation to build the response and flush metrics and logs."""
-REPORT_MS_PER_RECORD = 2
+"""Kept back at the end of every invocation to build the response, flush metrics and logs, and write
+one traceback."""
+REPORT_MS_PER_RECORD = 0.5
 """Added to the reserve (and the margin) per record of the batch: each record is logged and counted
-before the answer. About 0.3 ms on one full core; Lambda at 256 MB has about a seventh of one."""
+before the answer. 0.06 ms on one full core here; Lambda at 256 MB has about a seventh of one."""
+QUIET_FLOOR_MS = 250
+COUNT_MS_PER_RECORD = 0.1
+"""Below ``QUIET_FLOOR_MS`` plus this per record still to report, records are counted but no longer
+logged one by one (0.015 ms a record on a full core): a slow report cannot cost the answer."""
 GUARD_HOOK_ID = "share-worker-deadline-guard"
 
 
@@ -53,8 +59,8 @@ class Deadline:
 
     def __init__(self, context: RemainingTime, margin_ms: int, records: int = 0) -> None:
         self._context = context
-        self.reserve_ms = RESPONSE_RESERVE_MS + REPORT_MS_PER_RECORD * records
-        self.margin_ms = margin_ms + REPORT_MS_PER_RECORD * records
+        self.reserve_ms = RESPONSE_RESERVE_MS + round(REPORT_MS_PER_RECORD * records)
+        self.margin_ms = margin_ms + round(REPORT_MS_PER_RECORD * records)
 
     def remaining_ms(self) -> int:
         return int(self._context.get_remaining_time_in_millis())
@@ -83,6 +89,10 @@ class Deadline:
             )
         time.sleep(seconds)
 
+    def allows_logging(self, records_left: int) -> bool:
+        """Whether there is still time to log the next record on its own line, not only count it."""
+        return self.remaining_ms() > QUIET_FLOOR_MS + COUNT_MS_PER_RECORD * records_left
+
     def seconds_until_cutoff(self) -> float:
         """How long the batch processor may still wait for records before it must answer."""
         return max(0.0, (self.remaining_ms() - self.reserve_ms) / 1000)
@@ -99,6 +109,11 @@ def obeying(deadline: Deadline) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def in_force() -> bool:
+    """Whether this thread runs under an invocation's deadline."""
+    return _current.get() is not None
 
 
 def pause(seconds: float, what: str) -> None:

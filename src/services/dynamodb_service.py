@@ -125,7 +125,10 @@ class DynamoDBService:
                 if not unprocessed:
                     break
                 pending = cast(list[Key], unprocessed["Keys"])
-                deadline.pause(UNPROCESSED_KEYS_BASE_DELAY_S * 2**attempt, "BatchGetItem of unprocessed keys")
+                if attempt + 1 < UNPROCESSED_KEYS_ATTEMPTS:
+                    deadline.pause(
+                        UNPROCESSED_KEYS_BASE_DELAY_S * 2**attempt, "BatchGetItem of unprocessed keys"
+                    )
             else:
                 raise RetryableProcessingError(
                     f"BatchGetItem left {len(pending)} keys unprocessed after retries"

@@ -34,6 +34,19 @@ class ContentionExhausted(RetryableProcessingError):
     """A transaction kept being cancelled for conflicts or throttling until the time budget ran out."""
 
 
+class UnexpectedError(RetryableProcessingError):
+    """An exception the worker did not expect (a bug): the record is retried, and its traceback logged."""
+
+    @classmethod
+    def wrapping(cls, error: BaseException) -> RetryableProcessingError:
+        """``error`` if it is already one of the worker's retryable errors, else one wrapping it."""
+        if isinstance(error, RetryableProcessingError):
+            return error
+        wrapped = cls(f"unexpected error: {type(error).__name__}: {error}")
+        wrapped.__cause__ = error
+        return wrapped
+
+
 class DeadlineApproaching(RetryableProcessingError):
     """Too little invocation time was left to start the record's writes; it is left for a retry."""
 

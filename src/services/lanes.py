@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import threading
 from bisect import insort
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from services import deadline as budget
@@ -21,8 +23,13 @@ from services.batch_plan import BatchPlan, Known, NewShare, Repeat
 from services.batch_snapshot import BatchSnapshot
 from services.deadline import Deadline
 from services.dynamodb_service import Item
-from services.errors import DeadlineApproaching, RetryableProcessingError, SkippedAfterGroupFailure
-from services.outcomes import DUPLICATE, ITEM_NOT_FOUND, Outcome, Settlement
+from services.errors import (
+    DeadlineApproaching,
+    RetryableProcessingError,
+    SkippedAfterGroupFailure,
+    UnexpectedError,
+)
+from services.outcomes import DUPLICATE, UNAUTHORIZED, Outcome, Settlement
 from services.share_event import ShareEvent
 from services.share_service import CommitResult, ShareService, may_lead_group
 from services.share_transaction import MAX_SHARES_PER_TRANSACTION
@@ -87,6 +94,8 @@ class LaneRunner:
     results: BatchResults
     deadline: Deadline
     fifo: bool
+    item_turns: dict[str, threading.Lock] = field(default_factory=dict)
+    """FIFO only: one lock per item, shared by the lanes (:meth:`_item_turn`)."""
 
     def run(self, lane: list[int]) -> None:
         with budget.obeying(self.deadline):
@@ -99,7 +108,11 @@ class LaneRunner:
             if isinstance(step, Known):
                 failure = self._settle(index, step.result)
             elif isinstance(step, Repeat):
-                failure = self._settle(index, _as_repeat(self.results.get(step.original)))
+                first_copy = self.results.get(step.original)
+                if first_copy == UNAUTHORIZED:
+                    failure = self._apply(index, step.event, lane)
+                else:
+                    failure = self._settle(index, _as_repeat(first_copy))
             else:
                 failure = self._apply(index, step.event, lane)
             if failure is not None and self.fifo:
@@ -107,21 +120,27 @@ class LaneRunner:
                 return
 
     def _apply(self, index: int, event: ShareEvent, lane: _LaneState) -> Exception | None:
-        item = lane.items.get(event.item_id)
-        if item is None:
-            return self._settle(index, ITEM_NOT_FOUND)
-        try:
-            self.deadline.check("share transaction")
-        except DeadlineApproaching as late:
-            return self._settle(index, late)
-        leads = index not in lane.alone and may_lead_group(item, event)
-        group = [index] + (self._followers(event, lane) if leads else [])
-        events = [self._event(position) for position in group]
-        with traced(ITEM_SUBSEGMENT, _item_annotations(events)) as trace:
-            committed = self.share_service.commit(item, events)
-            if trace:
-                trace.metadata(retries=committed.retries, outcomes=_outcomes(events, committed))
-        self.results.count_retries(committed.retries)
+        with self._item_turn(event.item_id) as turn_taken:
+            if not turn_taken:
+                late = DeadlineApproaching(
+                    "share transaction not started: its item stayed busy until the cutoff"
+                )
+                return self._settle(index, late)
+            try:
+                self.deadline.check("share transaction")
+            except DeadlineApproaching as late:
+                return self._settle(index, late)
+            # An item is None here only when it vanished after the batch's read: its shares still go in
+            # one transaction, whose reasons tell the ones another invocation applied (duplicates) from
+            # the ones that are not found.
+            item = lane.items.get(event.item_id) or {}
+            leads = index not in lane.alone and may_lead_group(item, event)
+            group = [index] + (self._followers(event, lane) if leads else [])
+            events = [self._event(position) for position in group]
+            with traced(ITEM_SUBSEGMENT, _item_annotations(events)) as trace:
+                committed = self._commit(item, events)
+                if trace:
+                    trace.metadata(retries=committed.retries, outcomes=_outcomes(events, committed))
         lane.items[event.item_id] = committed.item_after
         for position in committed.left_over:
             insort(lane.pending, group[position])
@@ -168,9 +187,32 @@ class LaneRunner:
             lane.pending.remove(index)
         return followers
 
+    def _commit(self, item: Item, events: list[ShareEvent]) -> CommitResult:
+        try:
+            return self.share_service.commit(item, events, on_retry=lambda: self.results.count_retries(1))
+        except Exception as crash:  # noqa: BLE001 - a bug, not DynamoDB: these shares fail, the lane goes on
+            return CommitResult(item_after=item, failure=UnexpectedError.wrapping(crash))
+
+    @contextmanager
+    def _item_turn(self, item_id: str) -> Iterator[bool]:
+        """On a FIFO queue, lanes follow message groups and several may hold shares of one item: their
+        transactions take turns on it, since two at once on one item cancel each other in DynamoDB
+        (``TransactionConflict``). A standard queue's lane is the item's only one. Yields whether the
+        turn came before the cutoff."""
+        if not self.fifo:
+            yield True
+            return
+        turn = self.item_turns.setdefault(item_id, threading.Lock())
+        taken = turn.acquire(timeout=self.deadline.seconds_until_cutoff())
+        try:
+            yield taken
+        finally:
+            if taken:
+                turn.release()
+
     def _event(self, index: int) -> ShareEvent:
         step = self.plan.steps[index]
-        assert isinstance(step, NewShare)
+        assert isinstance(step, NewShare | Repeat)
         return step.event
 
     def _settle(self, index: int, result: Result) -> Exception | None:

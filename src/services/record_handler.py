@@ -46,52 +46,67 @@ class ShareRecordHandler:
         except InvalidShareEvent as error:
             return error
 
-    def report(self, record: SQSRecord, parsed: ParsedRecord, result: Settlement | Exception) -> list[str]:
-        """Log and count how the record ended, with its message id (and the event's ids when valid).
+    def report(
+        self,
+        record: SQSRecord,
+        parsed: ParsedRecord,
+        result: Settlement | Exception,
+        *,
+        log: bool = True,
+        traceback: bool = False,
+    ) -> list[str]:
+        """Count how the record ended and, with ``log``, log it with its message id (and the event's
+        ids when valid); ``traceback`` adds the error's traceback. Returns the metrics counted."""
+        counted = _metrics_of(result)
+        for metric_name in counted:
+            count(metric_name)
+        if log:
+            self._log(record, parsed, result, traceback)
+        return counted
 
-        Returns the metrics it counted, for the batch's trace annotations.
-        """
+    @staticmethod
+    def _log(
+        record: SQSRecord, parsed: ParsedRecord, result: Settlement | Exception, traceback: bool
+    ) -> None:
         context: dict[str, Any] = {"message_id": record.get("messageId")}
         if isinstance(parsed, ShareEvent):
             context.update(event_id=parsed.event_id, item_id=parsed.item_id, user_id=parsed.user_id)
         if isinstance(result, Settlement):
-            return self._report_settled(result, context)
-        if isinstance(result, InvalidShareEvent):
+            if result.reused_from is not None:
+                earlier = {
+                    "earlier_item_id": result.reused_from.get("ItemId"),
+                    "earlier_user_id": result.reused_from.get("UserId"),
+                }
+                logger.warning(REUSED_LOG, extra={**context, **earlier})
+            outcome = result.outcome
+            log = logger.info if outcome in (Outcome.APPLIED, Outcome.DUPLICATE) else logger.warning
+            log(OUTCOME_LOG[outcome], extra={**context, "outcome": outcome.name})
+        elif isinstance(result, InvalidShareEvent):
             logger.error(f"Invalid share event: {result}", extra=context)
-            return _counted(VALIDATION_ERRORS_METRIC)
-        if isinstance(result, DeadlineApproaching):
+        elif isinstance(result, DeadlineApproaching):
             logger.warning(
                 DEADLINE_LOG, extra={**context, "reason": str(result), "remaining_ms": result.remaining_ms}
             )
-            return []
-        if isinstance(result, SkippedAfterGroupFailure):
+        elif isinstance(result, SkippedAfterGroupFailure):
             logger.warning(SKIPPED_LOG, extra={**context, "message_group_id": _message_group(record)})
-            return []
-        logger.error(f"Share event failed and will be retried: {result}", extra=context, exc_info=result)
-        return _counted(PROCESSING_ERRORS_METRIC)
-
-    @staticmethod
-    def _report_settled(settlement: Settlement, context: dict[str, Any]) -> list[str]:
-        counted = _counted(settlement.outcome.metric_name)
-        if settlement.reused_from is not None:
-            counted += _counted(REUSED_EVENT_IDS_METRIC)
-            logger.warning(
-                REUSED_LOG,
-                extra={
-                    **context,
-                    "earlier_item_id": settlement.reused_from.get("ItemId"),
-                    "earlier_user_id": settlement.reused_from.get("UserId"),
-                },
+        else:
+            logger.error(
+                f"Share event failed and will be retried: {result}",
+                extra=context,
+                exc_info=result if traceback else None,
             )
-        outcome = settlement.outcome
-        log = logger.info if outcome in (Outcome.APPLIED, Outcome.DUPLICATE) else logger.warning
-        log(OUTCOME_LOG[outcome], extra={**context, "outcome": outcome.name})
-        return counted
 
 
-def _counted(metric_name: str) -> list[str]:
-    count(metric_name)
-    return [metric_name]
+def _metrics_of(result: Settlement | Exception) -> list[str]:
+    """The metrics a record ending with ``result`` is counted under."""
+    if isinstance(result, Settlement):
+        reused = [REUSED_EVENT_IDS_METRIC] if result.reused_from is not None else []
+        return [result.outcome.metric_name, *reused]
+    if isinstance(result, InvalidShareEvent):
+        return [VALIDATION_ERRORS_METRIC]
+    if isinstance(result, DeadlineApproaching | SkippedAfterGroupFailure):
+        return []
+    return [PROCESSING_ERRORS_METRIC]
 
 
 def _message_group(record: SQSRecord) -> str | None:

@@ -91,15 +91,18 @@ class ShareService:
     def read_snapshot(self, events: Sequence[ShareEvent]) -> BatchSnapshot:
         return read_snapshot(self.dynamodb_service, events)
 
-    def commit(self, item: Item, events: Sequence[ShareEvent]) -> CommitResult:
+    def commit(
+        self, item: Item, events: Sequence[ShareEvent], on_retry: Callable[[], None] = lambda: None
+    ) -> CommitResult:
         """Apply new shares of ``item`` (distinct eventIds, queue order) in ONE transaction.
 
         The first share must be allowed to lead the group (:func:`may_lead_group`). Only as many
         shares as fit one transaction are sent; the rest come back in ``left_over``. A cancellation
         is settled from its reasons: shares already applied are duplicates and the rest is sent
-        again; a refused item condition settles the first share (missing item or owner rule) and
-        returns the others for the caller to decide again; conflicts and throttling are retried
-        with full-jitter backoff while the time budget allows.
+        again; an item that does not exist settles every other share as not found; a refused owner
+        rule settles the first share and returns the others for the caller to decide again;
+        conflicts and throttling are retried with full-jitter backoff while the time budget allows,
+        ``on_retry`` called before each new try (so a retry counts even if its answer never comes).
         """
         result = CommitResult(item_after=item)
         fitting = self._fitting(item, events)
@@ -120,12 +123,17 @@ class ShareService:
                 fresh = [pending[index] for index in range(len(group)) if index not in reading.duplicates]
                 if reading.item_refused:
                     result.item_after = reading.item_image
-                    if 0 not in reading.duplicates:
-                        result.settled[fresh.pop(0)] = UNAUTHORIZED if reading.item_image else ITEM_NOT_FOUND
+                    if reading.item_image is None:  # gone: no share sent with it can apply
+                        result.settled.update(dict.fromkeys(fresh, ITEM_NOT_FOUND))
+                        fresh = []
+                    elif 0 not in reading.duplicates:
+                        result.settled[fresh.pop(0)] = UNAUTHORIZED
                     result.left_over = fresh + result.left_over
                     return result
                 if reading.contention:
-                    failure = self._wait_to_retry(result, f"cancelled for {', '.join(reading.contention)}")
+                    failure = self._wait_to_retry(
+                        result, f"cancelled for {', '.join(reading.contention)}", on_retry
+                    )
                     if failure:
                         result.failure = failure
                         return result
@@ -134,7 +142,7 @@ class ShareService:
                     return result
                 pending = fresh
             except Throttled as throttled:
-                failure = self._wait_to_retry(result, str(throttled))
+                failure = self._wait_to_retry(result, str(throttled), on_retry)
                 if failure:
                     result.failure = failure
                     return result
@@ -149,10 +157,15 @@ class ShareService:
                 return result
         return result
 
-    def _wait_to_retry(self, result: CommitResult, why: str) -> RetryableProcessingError | None:
-        """Wait before the next try, counted in ``result``; the error to report when there is none."""
+    def _wait_to_retry(
+        self, result: CommitResult, why: str, on_retry: Callable[[], None]
+    ) -> RetryableProcessingError | None:
+        """Wait before the next try, counted in ``result``; the error to report when there is none.
+
+        Inside an invocation only its time budget ends the retries; outside one, ``max_retries``.
+        """
         retry = result.retries + 1
-        if retry > self.backoff.max_retries:
+        if retry > self.backoff.max_retries and not deadline.in_force():
             return ContentionExhausted(f"share transaction {why}, still after {result.retries} retries")
         try:
             deadline.pause(self.backoff.delay_s(retry), "retry of a share transaction")
@@ -162,6 +175,7 @@ class ShareService:
                 f"({late.remaining_ms} ms left)"
             )
         result.retries = retry
+        on_retry()
         return None
 
     def _fitting(self, item: Item, events: Sequence[ShareEvent]) -> int:

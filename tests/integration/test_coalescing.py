@@ -287,3 +287,51 @@ def test_shares_counted_once_whatever_the_batch_and_its_redelivery(
     assert requests.by_operation == {"BatchGetItem": 1}
     item = share_table.item("hot-item")
     assert item is not None and item["SharedCount"] == Decimal(10)
+
+
+def test_a_share_applied_meanwhile_is_a_duplicate_even_when_its_item_vanishes_too(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """60 shares of one item: the first transaction takes 49. Before it, another invocation applies
+    share 55 and the API deletes the item. Share 55 is a duplicate, the other 59 are not found."""
+    seed_owned_items(share_table, ["doomed"])
+    records = [sqs_record(share_body("doomed", event_id=f"e-{index}"), f"m-{index}") for index in range(60)]
+    other = build_worker(Settings(table_name=share_table.name))
+    done: list[bool] = []
+
+    def meanwhile(event_name: str, **_: Any) -> None:
+        if operation_of(event_name) == TRANSACTION and not done:
+            done.append(True)
+            with other.processor(records=[records[55]], handler=lambda _: None):
+                other.processor.process()
+            share_table.table.delete_item(Key=item_key("doomed"))
+
+    with before_send(worker_client(handler_module), meanwhile), captured_telemetry() as captured:
+        response = handler_module.lambda_handler(sqs_event(*records), None)
+
+    outcomes = {line["message_id"]: line["outcome"] for line in captured.logs if "outcome" in line}
+    assert failed_ids(response) == []
+    assert outcomes["m-55"] == "DUPLICATE"
+    assert {outcome for message_id, outcome in outcomes.items() if message_id != "m-55"} == {"ITEM_NOT_FOUND"}
+    assert (captured.metrics["ItemNotFound"], captured.metrics["DuplicateEvents"]) == (59, 1)
+
+
+def test_a_copy_of_a_refused_share_is_applied_once_the_owner_made_the_item_public(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """stranger, owner, the stranger's share again (a copy): as event by event, the copy applies."""
+    share_table.put_item("private", owner="owner", public=False)
+    stranger = share_body("private", "stranger", event_id="e-stranger")
+    batch = sqs_event(
+        sqs_record(stranger, "m-1"),
+        sqs_record(share_body("private", "owner", event_id="e-owner"), "m-2"),
+        sqs_record(stranger, "m-3"),
+    )
+
+    with captured_telemetry() as captured:
+        response = handler_module.lambda_handler(batch, None)
+
+    outcomes = [line["outcome"] for line in captured.logs if "outcome" in line]
+    assert failed_ids(response) == []
+    assert outcomes == ["UNAUTHORIZED", "APPLIED", "APPLIED"]
+    assert shared_count(share_table, "private") == 2

@@ -8,6 +8,8 @@ Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)`` does; other gr
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -163,3 +165,31 @@ def test_an_event_id_reused_by_another_user_of_the_same_item_is_flagged(
     assert shared_count(share_table, "a") == 1
     assert [entry["UserId"] for entry in share_table.records_with_prefix("USER#")] == ["user-1"]
     assert captured.metrics["ReusedEventIds"] == 1
+
+
+def test_message_groups_sharing_one_item_take_turns_on_it_instead_of_conflicting(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """One message group per user (a natural key) and ten users sharing one item: ten lanes hold shares
+    of it. Two transactions on one item at once cancel each other in DynamoDB, so they take turns."""
+    share_table.put_item("hot", owner="u0", public=True)
+    batch = _fifo(
+        *((share_body("hot", f"u{index}", f"e-{index}"), f"m-{index}", f"g-{index}") for index in range(10))
+    )
+    lock, in_flight = threading.Lock(), {"now": 0, "most": 0}
+
+    def on_the_item(event_name: str, **_: Any) -> None:
+        if operation_of(event_name) == "TransactWriteItems":
+            with lock:
+                in_flight["now"] += 1
+                in_flight["most"] = max(in_flight["most"], in_flight["now"])
+            time.sleep(0.05)  # a round trip long enough for the others to start theirs, if they could
+            with lock:
+                in_flight["now"] -= 1
+
+    with before_send(worker_client(handler_module), on_the_item):
+        response = handler_module.lambda_handler(batch, None)
+
+    assert failed_ids(response) == []
+    assert in_flight["most"] == 1
+    assert shared_count(share_table, "hot") == 10

@@ -43,13 +43,10 @@ def _model(
     """Outcomes record by record and the items' (count, public) after applying ``shares`` one by one."""
     items = {index: {"count": 0, "public": kind == "public"} for index, kind in enumerate(kinds)}
     applied = set(applied_before)
-    seen: dict[int, str] = {}
     outcomes = []
     for share in shares:
         if share.event in applied:
             outcome = "DUPLICATE"
-        elif share.event in seen:
-            outcome = seen[share.event]
         elif kinds[share.item] == "missing":
             outcome = "ITEM_NOT_FOUND"
         elif kinds[share.item] == "private" and not items[share.item]["public"] and share.user != OWNER:
@@ -59,7 +56,6 @@ def _model(
             applied.add(share.event)
             items[share.item]["count"] += 1
             items[share.item]["public"] = True
-        seen.setdefault(share.event, outcome)
         outcomes.append(outcome)
     return outcomes, items
 

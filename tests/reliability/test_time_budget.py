@@ -20,6 +20,7 @@ from botocore.config import Config
 
 from local_runtime.capture import captured_telemetry
 from local_runtime.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from services.batch_report import TRACEBACKS_PER_BATCH
 from services.bootstrap import build_worker
 from services.config import DEFAULT_DEADLINE_MARGIN_MS, Settings
 from tests.conftest import ShareTable
@@ -181,6 +182,29 @@ def test_the_handler_answers_at_the_cutoff_even_when_a_request_outlives_the_sdk_
     _assert_nothing_written(share_table)
     unfinished = [line for line in captured.logs if "not finished" in line.get("reason", "")]
     assert {line["message_id"] for line in unfinished} == set(MESSAGE_IDS)
+
+
+def test_a_big_batch_of_failures_reported_at_the_cutoff_is_still_answered_before_the_deadline(
+    share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy
+) -> None:
+    """300 records: one transaction never answers, every other one loses its connection on each SDK
+    attempt. Reporting starts at the cutoff with every record failed; logging a deep botocore
+    traceback per record once took longer than the reserve, and the answer came after the deadline."""
+    items = [f"item-{index}" for index in range(300)]
+    seed_owned_items(share_table, items)
+    proxy.inject(FaultKind.HANG, times=1, operation=TRANSACT_WRITE)
+    proxy.inject(FaultKind.CONNECTION_RESET, times=HELD_FOREVER * 3, operation=TRANSACT_WRITE)
+    batch = sqs_event(*(sqs_record(share_body(item_id), f"m-{item_id}") for item_id in items))
+    context = WallClockContext(budget_s=10.0)
+
+    with captured_telemetry() as captured:
+        response = handler_behind_proxy.lambda_handler(batch, context)
+
+    assert context.get_remaining_time_in_millis() > 0
+    assert len(failed_ids(response)) == 300
+    _assert_nothing_written(share_table)
+    assert captured.metrics["FailedRecords"] == 300
+    assert sum(1 for line in captured.logs if "exception" in line) <= TRACEBACKS_PER_BATCH
 
 
 def test_a_processor_called_without_a_context_has_no_deadline_left_over_from_an_earlier_call(

@@ -80,3 +80,17 @@ def test_keys_still_unprocessed_after_every_attempt_are_a_retryable_error() -> N
         _service(client).batch_get([item_key("a"), item_key("b")])
 
     assert len(client.requested) == attempts
+
+
+def test_no_pause_follows_the_last_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr(
+        "services.dynamodb_service.deadline.pause", lambda seconds, what: pauses.append(seconds)
+    )
+    attempts = dynamodb_service.UNPROCESSED_KEYS_ATTEMPTS
+    client = ThrottlingClient("t", unprocessed_per_call=[1] * attempts)
+
+    with pytest.raises(RetryableProcessingError, match="unprocessed"):
+        _service(client).batch_get([item_key("a")])
+
+    assert len(pauses) == attempts - 1  # between attempts only

@@ -30,6 +30,13 @@ def test_a_dedup_ttl_shorter_than_the_queues_retention_is_refused(days: str) -> 
         Settings.from_env({"TABLE_NAME": "t", "DEDUP_TTL_DAYS": days})
 
 
+@pytest.mark.parametrize("days", ["366", "3000000"])
+def test_a_dedup_ttl_beyond_the_template_s_bound_is_refused_at_start_up(days: str) -> None:
+    """Far beyond it, every share would fail: its marker's expiry date no longer fits a date."""
+    with pytest.raises(ConfigurationError, match="DEDUP_TTL_DAYS must be at most 365"):
+        Settings.from_env({"TABLE_NAME": "t", "DEDUP_TTL_DAYS": days})
+
+
 def test_a_deadline_margin_that_one_sdk_attempt_could_outlast_is_refused_at_start_up() -> None:
     settings = Settings.from_env({"TABLE_NAME": "t", "DEADLINE_MARGIN_MS": "3000"})
 
