@@ -7,12 +7,13 @@ the template's parameters; a prop left out takes the template's default.
 
 Two things are decided here rather than by CloudFormation:
 
-* The template's ``Conditions`` (does the stack create its table, is there an alarm topic) and
-  ``Rules`` (a batch above 10 needs a batching window). A condition may only name parameters, but
-  the table or topic handed to the construct is often a resource of the same app; so the construct,
-  which knows the values at synth time, decides them itself with the local runtime's reading of the
-  template (:meth:`local_runtime.template.Stack.with_conditions_decided`) and refuses values the
-  template would refuse (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
+* The template's ``Conditions`` (does the stack create its table, is there an alarm topic), its
+  ``Mappings`` (the queue's visibility timeout) and ``Rules`` (a batch above 10 needs a batching
+  window). A condition may only name parameters, but the table or topic handed to the construct is
+  often a resource of the same app; so the construct, which knows the values at synth time, decides
+  conditions and lookups itself with the local runtime's reading of the template
+  (:meth:`local_runtime.template.Stack.decided`) and refuses values the template would refuse
+  (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
 * The code: ``src/`` with its requirements, built for the function's runtime and architecture (read
   from the template) by :class:`infra.bundling.PipBundling`, uploaded as an asset and set as the
   function's ``CodeUri``.
@@ -121,7 +122,7 @@ class ShareWorker(Construct):
         parameters = {name: tokens.get(name, stack.parameter(name)) for name in stack.template["Parameters"]}
         with tempfile.TemporaryDirectory() as folder:
             decided = Path(folder) / "template.json"
-            decided.write_text(json.dumps(_included(stack.with_conditions_decided())))
+            decided.write_text(json.dumps(_included(stack.decided())))
             self.template = cfn_include.CfnInclude(
                 self, "Template", template_file=str(decided), parameters=parameters
             )

@@ -182,19 +182,21 @@ class Stack:
                 if not self._holds(assertion["Assert"]):
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
 
-    def with_conditions_decided(self) -> dict[str, Any]:
-        """The template as CloudFormation would apply it for these parameter values, intrinsics left as
-        they are: resources and outputs whose condition is false left out, each ``Fn::If`` replaced by
-        its branch, no ``Conditions`` or ``Rules`` (check them with :meth:`validate`).
+    def decided(self) -> dict[str, Any]:
+        """The template as CloudFormation would apply it for these parameter values, the other intrinsics
+        left as they are: resources and outputs whose condition is false left out, each ``Fn::If``
+        replaced by its branch and each ``Fn::FindInMap`` by the value it looks up; no ``Conditions``,
+        ``Rules`` or ``Mappings`` (check the rules with :meth:`validate`).
 
         For a deployer that knows the values before CloudFormation does: a condition may name
         parameters only, so a value that is another resource of the deploying app (a table, a topic)
-        cannot reach one.
+        cannot reach one. A lookup is decided too because the deployer's values are typed (the number
+        30) where CloudFormation's are text ("30"): left to it, the lookup would get an integer key.
         """
         decided = {
             section: self._decide(content)
             for section, content in self.template.items()
-            if section not in {"Conditions", "Rules", "Resources", "Outputs"}
+            if section not in {"Conditions", "Rules", "Mappings", "Resources", "Outputs"}
         }
         for section in ("Resources", "Outputs"):
             decided[section] = {
@@ -255,6 +257,8 @@ class Stack:
         if list(value) == ["Fn::If"]:
             condition, if_true, if_false = value["Fn::If"]
             return self._decide(if_true if self.condition(condition) else if_false)
+        if list(value) == ["Fn::FindInMap"]:
+            return self.resolve(value)
         decided = {key: self._decide(member) for key, member in value.items()}
         return {key: member for key, member in decided.items() if member is not NO_VALUE}
 

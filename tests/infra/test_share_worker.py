@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -94,6 +95,19 @@ def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(
     queue = Stack_(on_app_table.document, known=EveryResourceByName()).properties(QUEUE_ID)
     assert queue["VisibilityTimeout"] == 180
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": f"<{DLQ_ID}.Arn>", "maxReceiveCount": 5}
+
+
+def test_the_queue_s_visibility_timeout_is_looked_up_at_synth_never_with_an_integer_key(
+    on_app_table: Synthesized,
+) -> None:
+    """The SAM path looks it up with the text of ``FunctionTimeout`` (CloudFormation hands a ``Number``
+    parameter on as a string); the construct's values are numbers, so it looks it up itself, as it
+    decides the conditions, and no ``Fn::FindInMap`` is left to get an integer key."""
+    document = on_app_table.document
+
+    assert document["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 180
+    assert "Mappings" not in document
+    assert "Fn::FindInMap" not in json.dumps(document)
 
 
 def test_on_the_app_s_table_the_worker_creates_none_and_its_role_names_that_table_only(

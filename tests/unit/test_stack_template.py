@@ -106,11 +106,12 @@ def test_values_cloudformation_would_refuse_are_refused_with_its_reason(
         Stack(overrides=overrides).validate()
 
 
-def test_deciding_the_conditions_drops_the_table_and_picks_each_branch() -> None:
-    decided = Stack(overrides={"ExistingTableName": "wardrobe-app"}).with_conditions_decided()
+def test_deciding_drops_the_table_picks_each_branch_and_looks_the_mappings_up() -> None:
+    decided = Stack(overrides={"ExistingTableName": "wardrobe-app", "FunctionTimeout": 60}).decided()
 
     assert TABLE_ID not in decided["Resources"]
-    assert "Conditions" not in decided and "Rules" not in decided
+    assert "Conditions" not in decided and "Rules" not in decided and "Mappings" not in decided
+    assert decided["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 360
     variables = decided["Resources"]["ShareWorkerLambda"]["Properties"]["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == {"Ref": "ExistingTableName"}
     assert "AlarmActions" not in decided["Resources"]["DeadLetterQueueAlarm"]["Properties"]

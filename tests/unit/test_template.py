@@ -54,7 +54,7 @@ def template() -> dict[str, Any]:
 def on_app_table(document: dict[str, Any]) -> Stack:
     """The document as CloudFormation applies it when ``ExistingTableName`` names the app's table."""
     overrides = {"ExistingTableName": APP_TABLE}
-    return Stack(Stack(document, overrides=overrides).with_conditions_decided(), overrides=overrides)
+    return Stack(Stack(document, overrides=overrides).decided(), overrides=overrides)
 
 
 def role_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
