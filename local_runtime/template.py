@@ -5,8 +5,9 @@ such as ``!Ref`` and ``!GetAtt``) and instantiated for one stack name, the way C
 parameters take their defaults unless overridden, are checked against their constraints and the
 template's ``Rules``, conditions are decided and intrinsic functions are resolved.
 
-Only the intrinsics that the template uses are resolved here (``Ref``, ``Fn::GetAtt``,
-``Fn::FindInMap``, ``Fn::Sub``, ``Fn::If``; in conditions and rules ``Fn::Equals``, ``Fn::Not``,
+Only the intrinsics that the template and the CDK's synthesis of it use are resolved here (``Ref``,
+``Fn::GetAtt``, ``Fn::FindInMap``, ``Fn::Sub`` in both forms, ``Fn::If``; in conditions and rules
+``Fn::Equals``, ``Fn::Not``,
 ``Fn::Contains`` and ``Condition``); anything else raises :class:`TemplateError` naming it.
 samtranslator's resolver would inline parameters but leaves ``Fn::GetAtt``, resource references and
 conditions to the caller, which is most of the work here.
@@ -33,7 +34,8 @@ FUNCTION_ID = "ShareWorkerLambda"
 ROLE_ID = "ShareWorkerRole"
 EVENT_SOURCE_ID = "ShareEvents"
 
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")
+"""A variable of ``Fn::Sub``: ``${Name}``, or ``${!Name}``, which stands for the text ``${Name}``."""
 
 
 class _NoValue:
@@ -221,9 +223,7 @@ class Stack:
             if name == "Fn::FindInMap":
                 return self._find_in_map(*(self.resolve(part) for part in argument))
             if name == "Fn::Sub":
-                if not isinstance(argument, str):
-                    raise TemplateError("only the one-string form of Fn::Sub is supported locally")
-                return _SUB_VARIABLE.sub(lambda match: str(self._sub_variable(match.group(1))), argument)
+                return self._sub(argument)
             if name == "Fn::If":
                 condition, if_true, if_false = argument
                 return self.resolve(if_true if self.condition(condition) else if_false)
@@ -277,8 +277,33 @@ class Stack:
             return str(self.properties(TABLE_ID, "TableName")["TableName"])
         return self._known(name)
 
-    def _sub_variable(self, name: str) -> str | int:
-        return self._known(name) if "." in name else self._ref(name)
+    def _sub(self, argument: Any) -> str:
+        """``Fn::Sub``: a string, or a string and a map of variables (which the CDK writes when a value of
+        the app fills one); a variable not in the map is a parameter, a pseudo parameter, a resource's
+        ``Ref`` or, with a dot, its attribute."""
+        if isinstance(argument, str):
+            text, values = argument, {}
+        elif (
+            isinstance(argument, list)
+            and len(argument) == 2
+            and isinstance(argument[0], str)
+            and isinstance(argument[1], dict)
+        ):
+            text, values = argument[0], self.resolve(argument[1])
+        else:
+            raise TemplateError(
+                f"Fn::Sub takes a string, or a string and a map of variables; got {argument!r}"
+            )
+
+        def substitute(match: re.Match[str]) -> str:
+            escaped, name = match.groups()
+            if escaped:
+                return f"${{{name}}}"
+            if name in values:
+                return str(values[name])
+            return str(self._known(name) if "." in name else self._ref(name))
+
+        return _SUB_VARIABLE.sub(substitute, text)
 
     def _known(self, name: str) -> str:
         if name not in self.known:

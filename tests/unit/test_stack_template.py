@@ -115,3 +115,29 @@ def test_deciding_drops_the_table_picks_each_branch_and_looks_the_mappings_up() 
     variables = decided["Resources"]["ShareWorkerLambda"]["Properties"]["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == {"Ref": "ExistingTableName"}
     assert "AlarmActions" not in decided["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+
+
+def test_fn_sub_with_a_variable_map_takes_its_variables_first_then_parameters_and_pseudo_parameters() -> None:
+    """The list form is what the CDK writes when a value of the app (a table's ``Ref``) fills a variable."""
+    stack = Stack(name="shop", overrides={"ExistingTableName": "ignored"}).with_known(
+        {"AppTable": "wardrobe-app"}
+    )
+    arn = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+
+    resolved = stack.resolve({"Fn::Sub": [arn, {"ExistingTableName": {"Ref": "AppTable"}}]})
+
+    assert resolved == "arn:aws:dynamodb:us-east-1:123456789012:table/wardrobe-app"
+    assert stack.resolve({"Fn::Sub": ["${AWS::StackName}-${Suffix}", {"Suffix": "dlq"}]}) == "shop-dlq"
+
+
+@pytest.mark.parametrize("form", ["one string", "with a variable map"])
+def test_fn_sub_writes_an_escaped_variable_as_it_is_without_the_exclamation_mark(form: str) -> None:
+    text = "${AWS::StackName} costs ${!Price}"
+    argument = text if form == "one string" else [text, {"Price": "ignored"}]
+
+    assert Stack(name="shop").resolve({"Fn::Sub": argument}) == "shop costs ${Price}"
+
+
+def test_a_malformed_fn_sub_is_named() -> None:
+    with pytest.raises(TemplateError, match=r"Fn::Sub takes a string, or a string and a map of variables"):
+        Stack().resolve({"Fn::Sub": ["${AWS::StackName}"]})
