@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Template
 
 from infra.bundling import NO_BUNDLING
@@ -43,3 +44,15 @@ def synthesize(build: Callable[[cdk.Stack], ShareWorker], env: cdk.Environment |
 
 SOME_ENVIRONMENT = cdk.Environment(account="111111111111", region="us-east-1")
 """An account and a region, for what CDK does differently when it knows them."""
+
+
+def app_table(stack: cdk.Stack, table_name: str | None = None) -> dynamodb.Table:
+    """The app's table as its stack would create it: string ``PK``/``SK``, TTL on ``ExpiresAt``."""
+    return dynamodb.Table(
+        stack,
+        "AppTable",
+        table_name=table_name,
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
+        time_to_live_attribute="ExpiresAt",
+    )

@@ -19,21 +19,11 @@ from infra.share_worker import ShareWorker
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
-from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, synthesize
+from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, app_table, synthesize
 
 TABLE_ARN_OF_NAME = (
     "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
 )
-
-
-def app_table(stack: Stack) -> dynamodb.Table:
-    return dynamodb.Table(
-        stack,
-        "AppTable",
-        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
-        sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
-        time_to_live_attribute="ExpiresAt",
-    )
 
 
 @pytest.fixture(scope="module")
