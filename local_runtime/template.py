@@ -329,7 +329,8 @@ def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | i
         raise TemplateError(f"parameter {name} must be at most {declaration['MaxValue']}, got {value}")
     allowed = [_text(member) for member in declaration.get("AllowedValues", [])]
     if allowed and _text(value) not in allowed:
-        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}")
+        why = f": {declaration['ConstraintDescription']}" if "ConstraintDescription" in declaration else ""
+        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}{why}")
     pattern = declaration.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(pattern, _text(value)):
         hint = declaration.get("ConstraintDescription", f"the pattern {pattern}")

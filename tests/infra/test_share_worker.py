@@ -83,7 +83,7 @@ def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(
         },
     )
     queue = Stack_(on_app_table.document, known=EveryResourceByName()).properties(QUEUE_ID)
-    assert queue["VisibilityTimeout"] == 180
+    assert queue["VisibilityTimeout"] == 6 * 30 + 10
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": f"<{DLQ_ID}.Arn>", "maxReceiveCount": 5}
 
 
@@ -95,7 +95,7 @@ def test_the_queue_s_visibility_timeout_is_looked_up_at_synth_never_with_an_inte
     decides the conditions, and no ``Fn::FindInMap`` is left to get an integer key."""
     document = on_app_table.document
 
-    assert document["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 180
+    assert document["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 6 * 30 + 10
     assert "Mappings" not in document
     assert "Fn::FindInMap" not in json.dumps(document)
 
@@ -300,6 +300,12 @@ def test_grant_send_messages_grants_send_message_get_queue_attributes_and_get_qu
             "parameter FunctionTimeout must be one of 10, 15, 20, 30",
         ),
         ({"dedup_ttl_days": 7}, "parameter DedupTtlDays must be at least 14, got 7"),
+        (
+            {"function_timeout": Duration.seconds(10), "max_batching_window": Duration.seconds(65)},
+            r"parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, .*, 300, got 65: "
+            r"one of the listed values: the queue's visibility timeout, six times the function timeout plus "
+            r"the batching window \(AWS's recommendation\), is looked up for it",
+        ),
         ({"batch_size": 20.7}, r"batch_size must be a whole number, got 20\.7"),
         (
             {"batch_size": 20, "max_batching_window": Duration.seconds(1.5)},

@@ -37,7 +37,7 @@ def test_overrides_pass_through_parameters_and_mappings() -> None:
 
     queue = stack.properties(QUEUE_ID, "VisibilityTimeout", "RedrivePolicy")
 
-    assert queue["VisibilityTimeout"] == 540
+    assert queue["VisibilityTimeout"] == 6 * 90 + 5  # the default window
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq",
         "maxReceiveCount": 3,
@@ -97,6 +97,12 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
             {"BatchSize": "20", "MaximumBatchingWindowInSeconds": "0"},
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
         ),
+        (
+            {"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "65"},
+            "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
+            "60, 90, 120, 180, 240, 300, got 65: one of the listed values: the queue's visibility timeout, "
+            "six times the function timeout plus the batching window (AWS's recommendation), is looked up",
+        ),
     ],
 )
 def test_values_cloudformation_would_refuse_are_refused_with_its_reason(
@@ -111,7 +117,7 @@ def test_deciding_drops_the_table_picks_each_branch_and_looks_the_mappings_up() 
 
     assert TABLE_ID not in decided["Resources"]
     assert "Conditions" not in decided and "Rules" not in decided and "Mappings" not in decided
-    assert decided["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 360
+    assert decided["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 6 * 60 + 5
     variables = decided["Resources"]["ShareWorkerLambda"]["Properties"]["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == {"Ref": "ExistingTableName"}
     assert "AlarmActions" not in decided["Resources"]["DeadLetterQueueAlarm"]["Properties"]
@@ -141,3 +147,11 @@ def test_fn_sub_writes_an_escaped_variable_as_it_is_without_the_exclamation_mark
 def test_a_malformed_fn_sub_is_named() -> None:
     with pytest.raises(TemplateError, match=r"Fn::Sub takes a string, or a string and a map of variables"):
         Stack().resolve({"Fn::Sub": ["${AWS::StackName}"]})
+
+
+def test_the_visibility_timeout_outlasts_the_batching_window_and_six_function_timeouts() -> None:
+    """The review's case: a 10 s timeout gave 60 s, and a 65 s window then received a message twice."""
+    stack = Stack(overrides={"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "60"})
+
+    stack.validate()
+    assert stack.properties(QUEUE_ID, "VisibilityTimeout") == {"VisibilityTimeout": 6 * 10 + 60}
