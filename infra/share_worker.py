@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import BundlingOptions, DockerImage, Duration, Token
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, Token
 from aws_cdk import Stack as CdkStack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -39,7 +39,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct
 
-from infra.bundling import BYTECODE, PipBundling
+from infra.bundling import PipBundling
 from infra.included_queue import IncludedQueue
 from infra.worker_props import parameter_values
 from local_runtime.template import (
@@ -189,11 +189,15 @@ class ShareWorker(Construct):
         function = stack.properties(FUNCTION_ID, "Runtime", "Architectures")
         [architecture] = function.get("Architectures", ["x86_64"])
         bundling = PipBundling(SOURCE, str(function["Runtime"]), str(architecture))
+        # The key is the hash of the bundle itself, what is uploaded: the source's hash (CDK's default)
+        # was the same for the real bundle and for `src/` alone when bundling is skipped, and a deploy
+        # finding that key in the bucket uploads nothing. Skipped, CDK then keys the asset by its
+        # construct path: never the key of a bundle.
         return s3_assets.Asset(
             self,
             "Code",
             path=str(SOURCE),
-            exclude=list(BYTECODE),
+            asset_hash_type=AssetHashType.OUTPUT,
             bundling=BundlingOptions(image=DOCKER_IMAGE_NEVER_PULLED, local=bundling),
         )
 

@@ -34,10 +34,12 @@ class Synthesized:
         return str(self.stack.get_logical_id(child))
 
 
-def synthesize(build: Callable[[cdk.Stack], ShareWorker], env: cdk.Environment | None = None) -> Synthesized:
+def synthesize(
+    build: Callable[[cdk.Stack], ShareWorker], env: cdk.Environment | None = None, *, bundled: bool = False
+) -> Synthesized:
     """``build`` puts a worker (and what it needs) into a fresh stack (environment-agnostic unless
-    ``env`` is given), which is then synthesized."""
-    stack = cdk.Stack(cdk.App(context=NO_BUNDLING), STACK_NAME, env=env)
+    ``env`` is given), which is then synthesized; without bundling unless ``bundled``."""
+    stack = cdk.Stack(cdk.App(context=None if bundled else NO_BUNDLING), STACK_NAME, env=env)
     worker = build(stack)
     return Synthesized(stack, worker, Template.from_stack(stack))
 
