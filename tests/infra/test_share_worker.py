@@ -371,6 +371,35 @@ def test_a_table_of_another_account_or_region_is_refused(arn: str, refused: str)
         synthesize(build, SOME_ENVIRONMENT)
 
 
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        (None, "account 999999999999, and the stack's account"),
+        (Environment(account="999999999999"), "region eu-west-1, and the stack's region"),
+    ],
+    ids=["environment-agnostic", "account only"],
+)
+def test_a_table_arn_naming_an_account_or_region_the_stack_does_not_know_is_refused(
+    env: Environment | None, refused: str
+) -> None:
+    """The ARN cannot be compared with what the stack only learns at deploy time; taken by name, the table
+    would silently be the stack's account's and region's ``wardrobe-app``, if any."""
+    arn = "arn:aws:dynamodb:eu-west-1:999999999999:table/wardrobe-app"
+
+    with pytest.raises(
+        ValueError,
+        match=f"ShareWorker 'ShareWorker': table wardrobe-app is in {refused} is known at deploy time only: "
+        r"the worker reaches its table by name .* give the stack an env \(its account and region\), or "
+        r"import a table of the stack's own account and region with Table\.from_table_name",
+    ):
+        synthesize(
+            lambda stack: ShareWorker(
+                stack, "ShareWorker", table=dynamodb.Table.from_table_arn(stack, "AppTable", arn)
+            ),
+            env,
+        )
+
+
 def test_a_table_of_another_stack_in_another_region_is_refused() -> None:
     app = App(context=NO_BUNDLING)
     data = Stack(app, "data", env=Environment(account="111111111111", region="eu-west-1"))
