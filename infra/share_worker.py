@@ -113,8 +113,10 @@ class ShareWorker(Construct):
             tokens = {name: value for name, value in given.items() if Token.is_unresolved(value)}
             stack = Stack(
                 load_template(TEMPLATE_PATH),
+                name=CdkStack.of(self).stack_name,
                 overrides={**given, **dict.fromkeys(tokens, DEPLOY_TIME_VALUE)},
             )
+            self._refuse_a_nested_stack(stack)
             stack.validate()
         except (ValueError, TemplateError) as error:
             raise ValueError(f"ShareWorker {construct_id!r}: {error}") from None
@@ -168,6 +170,18 @@ class ShareWorker(Construct):
                 "is template.yaml included whole, whose logical IDs (ShareWorkerLambda, ShareEventsQueue...) "
                 "and resource names (<stack>-share-events...) would collide; put the second one in a stack "
                 "of its own"
+            )
+
+    def _refuse_a_nested_stack(self, stack: Stack) -> None:
+        """The template's names derive from the stack's, whose length :meth:`Stack.validate` checks; a
+        nested stack's is only known once CloudFormation has made it up."""
+        longest = stack.longest_stack_name()
+        if CdkStack.of(self).nested and longest is not None:
+            raise ValueError(
+                "a nested stack's name is chosen by CloudFormation at deploy time (the parent's name, the "
+                "nested stack's logical ID and a random suffix), usually longer than the "
+                f"{longest.characters} characters the template's names allow: put the worker in a stack of "
+                "its own"
             )
 
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -24,6 +24,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from local_runtime.name_limits import NAME_LIMITS
+
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_STACK_NAME = "share-worker-local"
 
@@ -77,6 +79,16 @@ class Function:
     timeout_s: int
     memory_mb: int
     environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LongestStackName:
+    """The most characters a stack name may have, and the resource name that sets it."""
+
+    characters: int
+    logical_id: str
+    name_property: str
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,9 @@ class Stack:
 
     def validate(self) -> None:
         """Refuses what CloudFormation would refuse before creating anything: a parameter it does not
-        declare, a value outside its constraints, a failed assertion of the ``Rules`` section."""
+        declare, a value outside its constraints, a failed assertion of the ``Rules`` section; and a
+        stack name that would make a resource's name too long, which CloudFormation finds out only
+        when that resource fails and the stack rolls back."""
         declared = self.template.get("Parameters", {})
         for name in self.overrides:
             if name not in declared:
@@ -183,6 +197,33 @@ class Stack:
             for assertion in rule.get("Assertions", []):
                 if not self._holds(assertion["Assert"]):
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
+        longest = self.longest_stack_name()
+        if longest is not None and len(self.name) > longest.characters:
+            derived = str(self.properties(longest.logical_id, longest.name_property)[longest.name_property])
+            raise TemplateError(
+                f"stack name {self.name!r} has {len(self.name)} characters, and the names the template "
+                f"derives from it allow {longest.characters}: the {longest.name_property} of "
+                f"{longest.logical_id}, {derived!r}, would have {len(derived)}, and AWS allows "
+                f"{longest.limit}"
+            )
+
+    def longest_stack_name(self) -> LongestStackName | None:
+        """How long the stack's name may be for every name the template derives from it to stay within
+        AWS's limit (:data:`~local_runtime.name_limits.NAME_LIMITS`), read from the template's name
+        patterns; ``None`` if no name derives from it."""
+        found = []
+        for logical_id, resource in self.template["Resources"].items():
+            name_property, limit = NAME_LIMITS.get(resource.get("Type", ""), ("", 0))
+            if name_property not in resource.get("Properties", {}) or not self.creates(logical_id):
+                continue
+            fixed, one_more = (
+                len(str(replace(self, name=name).properties(logical_id, name_property)[name_property]))
+                for name in ("", "x")
+            )
+            if one_more > fixed:
+                characters = (limit - fixed) // (one_more - fixed)
+                found.append(LongestStackName(characters, logical_id, name_property, limit))
+        return min(found, key=lambda longest: longest.characters, default=None)
 
     def decided(self) -> dict[str, Any]:
         """The template as CloudFormation would apply it for these parameter values, the other intrinsics

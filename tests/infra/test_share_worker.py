@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, CfnParameter, Duration, Environment, Stack
+from aws_cdk import App, CfnParameter, Duration, Environment, NestedStack, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -331,6 +331,30 @@ def test_a_number_known_at_deploy_time_only_is_refused_with_the_reason() -> None
         "construct checks the template's constraints and rules when it is created, so it needs the number",
     ):
         synthesize(build)
+
+
+def test_a_stack_name_too_long_for_the_names_the_template_derives_from_it_is_refused() -> None:
+    app = App(context=NO_BUNDLING)
+    ShareWorker(Stack(app, "fits", stack_name="w" * 51), "ShareWorker")
+
+    with pytest.raises(
+        ValueError,
+        match=f"ShareWorker 'ShareWorker': stack name '{'w' * 52}' has 52 characters, and the names the "
+        "template derives from it allow 51: the FunctionName of ShareWorkerLambda",
+    ):
+        ShareWorker(Stack(app, "too-long", stack_name="w" * 52), "ShareWorker")
+
+
+def test_a_nested_stack_is_refused_its_name_is_cloudformation_s_choice() -> None:
+    parent = Stack(App(context=NO_BUNDLING), STACK_NAME)
+
+    with pytest.raises(
+        ValueError,
+        match=r"ShareWorker 'ShareWorker': a nested stack's name is chosen by CloudFormation at deploy time "
+        r"\(the parent's name, the nested stack's logical ID and a random suffix\), usually longer than the "
+        r"51 characters the template's names allow: put the worker in a stack of its own",
+    ):
+        ShareWorker(NestedStack(parent, "Worker"), "ShareWorker")
 
 
 def test_a_stack_holds_one_worker_and_the_second_is_refused_with_the_reason() -> None:

@@ -70,3 +70,31 @@ def test_run_refuses_a_batch_window_longer_than_the_queue_s_visibility_timeout_a
         "out again before their batch ends; choose the window with --param "
         "MaximumBatchingWindowInSeconds=N (and provision with it)\n"
     )
+
+
+@pytest.fixture
+def nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 configured for a closed port on 127.0.0.1: a command that gets as far as calling AWS fails
+    there, and nothing leaves the machine."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("nowhere")
+@pytest.mark.parametrize("command", [["run"], ["provision"]])
+def test_a_stack_name_too_long_for_the_template_s_names_is_refused_before_anything_runs(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--stack", "w" * 52, *command])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith(
+        f"share-worker: stack name {'w' * 52!r} has 52 characters, and the names the template derives "
+        "from it allow 51: the FunctionName of ShareWorkerLambda"
+    )

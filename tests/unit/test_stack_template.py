@@ -155,3 +155,30 @@ def test_the_visibility_timeout_outlasts_the_batching_window_and_six_function_ti
 
     stack.validate()
     assert stack.properties(QUEUE_ID, "VisibilityTimeout") == {"VisibilityTimeout": 6 * 10 + 60}
+
+
+def test_the_longest_stack_name_is_the_one_whose_function_name_has_lambda_s_64_characters() -> None:
+    """``<stack>-share-worker``: 13 characters after the stack's name; the queues, alarm, log group and table
+    leave it more."""
+    Stack(name="w" * 51).validate()
+
+    with pytest.raises(
+        TemplateError,
+        match=re.escape(
+            f"stack name {'w' * 52!r} has 52 characters, and the names the template derives from it allow "
+            f"51: the FunctionName of ShareWorkerLambda, {'w' * 52 + '-share-worker'!r}, would have 65, and "
+            "AWS allows 64"
+        ),
+    ):
+        Stack(name="w" * 52).validate()
+
+
+def test_the_longest_stack_name_follows_the_template_s_name_patterns() -> None:
+    template = copy.deepcopy(load_template())
+    template["Resources"]["ShareWorkerLambda"]["Properties"]["FunctionName"] = {
+        "Fn::Sub": "${AWS::StackName}"
+    }
+
+    with pytest.raises(TemplateError, match=r"allow 63: the QueueName of ShareEventsDeadLetterQueue"):
+        Stack(template, name="q" * 64).validate()
+    Stack(template, name="q" * 63).validate()
