@@ -446,6 +446,7 @@ def show_feed_command(session: Session) -> int:
 
 
 def check_table_command(session: Session) -> int:
+    session.stack.validate()  # as run does: approving a table for values that never deploy helps no one
     name = session.stack.table_name()
     findings = check_table(boto3.client("dynamodb"), session.stack)
     rows = [[finding.requirement, "ok" if finding.met else "MISSING", finding.found] for finding in findings]

@@ -98,3 +98,28 @@ def test_a_stack_name_too_long_for_the_template_s_names_is_refused_before_anythi
         f"share-worker: stack name {'w' * 52!r} has 52 characters, and the names the template derives "
         "from it allow 51: the FunctionName of ShareWorkerLambda"
     )
+
+
+@pytest.mark.usefixtures("nowhere")
+@pytest.mark.parametrize(
+    ("arguments", "refused"),
+    [
+        (
+            ["--param", "ExistingTableName=arn:aws:dynamodb:us-east-1:123456789012:table/t-good"],
+            "parameter ExistingTableName must be empty, or a DynamoDB table name",
+        ),
+        (
+            ["--stack", "w" * 52],
+            "stack name 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww' has 52 characters",
+        ),
+    ],
+    ids=["an ARN for a name", "a stack name too long"],
+)
+def test_check_table_refuses_what_the_deployment_refuses_before_reading_any_table(
+    arguments: list[str], refused: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Otherwise it could approve a table for values that never deploy."""
+    status = main([*arguments, "check-table"])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith(f"share-worker: {refused}")
