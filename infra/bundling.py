@@ -31,8 +31,8 @@ NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 """CDK's context that bundles no stack's assets."""
 PIP_FAILED = "pip could not install"
 BYTECODE = ("__pycache__", "*.pyc")
-"""What importing ``src/`` leaves beside it (tests do, through the venv's path): neither shipped nor
-part of the asset's hash, or the same code would be uploaded again as a new version."""
+"""What importing ``src/`` leaves beside it (tests do, through the venv's path): not shipped, and so
+not part of the asset's hash (the bundle's), or the same code would be uploaded again as a new version."""
 
 
 class BundlingFailed(Exception):

@@ -7,12 +7,13 @@ the template's parameters; a prop left out takes the template's default.
 
 Two things are decided here rather than by CloudFormation:
 
-* The template's ``Conditions`` (does the stack create its table, is there an alarm topic) and
-  ``Rules`` (a batch above 10 needs a batching window). A condition may only name parameters, but
-  the table or topic handed to the construct is often a resource of the same app; so the construct,
-  which knows the values at synth time, decides them itself with the local runtime's reading of the
-  template (:meth:`local_runtime.template.Stack.with_conditions_decided`) and refuses values the
-  template would refuse (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
+* The template's ``Conditions`` (does the stack create its table, is there an alarm topic), its
+  ``Mappings`` (the queue's visibility timeout) and ``Rules`` (a batch above 10 needs a batching
+  window). A condition may only name parameters, but the table or topic handed to the construct is
+  often a resource of the same app; so the construct, which knows the values at synth time, decides
+  conditions and lookups itself with the local runtime's reading of the template
+  (:meth:`local_runtime.template.Stack.decided`) and refuses values the template would refuse
+  (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
 * The code: ``src/`` with its requirements, built for the function's runtime and architecture (read
   from the template) by :class:`infra.bundling.PipBundling`, uploaded as an asset and set as the
   function's ``CodeUri``.
@@ -27,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import BundlingOptions, DockerImage, Duration, Token
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, Token
 from aws_cdk import Stack as CdkStack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -38,7 +39,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import cloudformation_include as cfn_include
 from constructs import Construct
 
-from infra.bundling import BYTECODE, PipBundling
+from infra.bundling import PipBundling
 from infra.included_queue import IncludedQueue
 from infra.worker_props import parameter_values
 from local_runtime.template import (
@@ -112,8 +113,10 @@ class ShareWorker(Construct):
             tokens = {name: value for name, value in given.items() if Token.is_unresolved(value)}
             stack = Stack(
                 load_template(TEMPLATE_PATH),
+                name=CdkStack.of(self).stack_name,
                 overrides={**given, **dict.fromkeys(tokens, DEPLOY_TIME_VALUE)},
             )
+            self._refuse_a_nested_stack(stack)
             stack.validate()
         except (ValueError, TemplateError) as error:
             raise ValueError(f"ShareWorker {construct_id!r}: {error}") from None
@@ -121,7 +124,7 @@ class ShareWorker(Construct):
         parameters = {name: tokens.get(name, stack.parameter(name)) for name in stack.template["Parameters"]}
         with tempfile.TemporaryDirectory() as folder:
             decided = Path(folder) / "template.json"
-            decided.write_text(json.dumps(_included(stack.with_conditions_decided())))
+            decided.write_text(json.dumps(_included(stack.decided())))
             self.template = cfn_include.CfnInclude(
                 self, "Template", template_file=str(decided), parameters=parameters
             )
@@ -169,6 +172,18 @@ class ShareWorker(Construct):
                 "of its own"
             )
 
+    def _refuse_a_nested_stack(self, stack: Stack) -> None:
+        """The template's names derive from the stack's, whose length :meth:`Stack.validate` checks; a
+        nested stack's is only known once CloudFormation has made it up."""
+        longest = stack.longest_stack_name()
+        if CdkStack.of(self).nested and longest is not None:
+            raise ValueError(
+                "a nested stack's name is chosen by CloudFormation at deploy time (the parent's name, the "
+                "nested stack's logical ID and a random suffix), usually longer than the "
+                f"{longest.characters} characters the template's names allow: put the worker in a stack of "
+                "its own"
+            )
+
     def grant_send_messages(self, grantee: iam.IGrantable) -> iam.Grant:
         """What the API needs to publish share events: CDK's ``grant_send_messages`` of the queue, that is
         ``sqs:SendMessage``, ``sqs:GetQueueAttributes`` and ``sqs:GetQueueUrl`` on it (the last two let a
@@ -188,11 +203,15 @@ class ShareWorker(Construct):
         function = stack.properties(FUNCTION_ID, "Runtime", "Architectures")
         [architecture] = function.get("Architectures", ["x86_64"])
         bundling = PipBundling(SOURCE, str(function["Runtime"]), str(architecture))
+        # The key is the hash of the bundle itself, what is uploaded: the source's hash (CDK's default)
+        # was the same for the real bundle and for `src/` alone when bundling is skipped, and a deploy
+        # finding that key in the bucket uploads nothing. Skipped, CDK then keys the asset by its
+        # construct path: never the key of a bundle.
         return s3_assets.Asset(
             self,
             "Code",
             path=str(SOURCE),
-            exclude=list(BYTECODE),
+            asset_hash_type=AssetHashType.OUTPUT,
             bundling=BundlingOptions(image=DOCKER_IMAGE_NEVER_PULLED, local=bundling),
         )
 

@@ -8,8 +8,9 @@ runtime's reader of the template; what is refused here is what never reaches a p
   made it 20 without a word;
 * a number that is a token (a ``CfnParameter``, a value of another stack): the construct decides the
   template's conditions and checks its rules at synth time, which needs the number;
-* a table of another account or region: ``ExistingTableName`` is a name, and the template builds the
-  table's ARN (and the function finds the table) in the stack's own account and region.
+* a table of another account or region, or of a known account or region in a stack whose own are
+  known at deploy time only: ``ExistingTableName`` is a name, and the template builds the table's
+  ARN (and the function finds the table) in the stack's own account and region.
 
 A table or topic given as a token (a resource of the same app) is fine: only whether it is given
 decides anything at synth time.
@@ -23,6 +24,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 
 ParameterValue = str | int
+REACHED_BY_NAME = (
+    "the worker reaches its table by name (ExistingTableName) in the stack's own account and region"
+)
 
 
 def parameter_values(
@@ -78,16 +82,28 @@ def _whole_seconds(prop: str, duration: Duration | None) -> int | None:
 
 def _refuse_another_environment(table: dynamodb.ITable, stack: CdkStack) -> None:
     """The table's environment is its stack's (a table of another stack of the app), or the one its ARN
-    names (``Table.from_table_arn`` keeps the importing stack's environment)."""
+    names (``Table.from_table_arn`` keeps the importing stack's environment).
+
+    A table whose account or region is known, in a stack whose own is a deploy-time value (a stack
+    without ``env``), is refused too: nothing could tell at synth time that they are the same, and by
+    name the worker would find whatever table of that name the deployed stack's account and region has.
+    """
     places = [(table.env.account, table.env.region)]
     if not Token.is_unresolved(table.table_arn):
         arn = Arn.split(table.table_arn, ArnFormat.SLASH_RESOURCE_NAME)
         places.append((arn.account, arn.region))
     for account, region in places:
         for what, table_s, stack_s in (("account", account, stack.account), ("region", region, stack.region)):
-            if not Token.is_unresolved(table_s) and not Token.is_unresolved(stack_s) and table_s != stack_s:
+            if Token.is_unresolved(table_s):
+                continue
+            if Token.is_unresolved(stack_s):
                 raise ValueError(
-                    f"table {table.table_name} is in {what} {table_s}, the stack in {what} {stack_s}: the "
-                    "worker reaches its table by name (ExistingTableName) in the stack's own account and "
-                    "region; deploy the worker where the table is"
+                    f"table {table.table_name} is in {what} {table_s}, and the stack's {what} is known at "
+                    f"deploy time only: {REACHED_BY_NAME}; give the stack an env (its account and region), "
+                    "or import a table of the stack's own account and region with Table.from_table_name"
+                )
+            if table_s != stack_s:
+                raise ValueError(
+                    f"table {table.table_name} is in {what} {table_s}, the stack in {what} {stack_s}: "
+                    f"{REACHED_BY_NAME}; deploy the worker where the table is"
                 )

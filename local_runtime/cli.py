@@ -46,6 +46,7 @@ from local_runtime.report import echoed_logs, table
 from local_runtime.table_check import advice, check_table
 from local_runtime.template import (
     DEFAULT_STACK_NAME,
+    QUEUE_ID,
     TABLE_ID,
     TEMPLATE_PATH,
     Stack,
@@ -232,7 +233,10 @@ def _add_run(commands: Any) -> None:
         help="local shortcut: failed messages reappear after SECONDS, not the queue's visibility timeout",
     )
     run.add_argument(
-        "--batch-window", type=_at_least(0), metavar="SECONDS", help="override the batching window"
+        "--batch-window",
+        type=_at_least(0),
+        metavar="SECONDS",
+        help="a batching window shorter than the template's (the queue's visibility timeout is sized for it)",
     )
     run.add_argument("--batch-size", type=_at_least(1), help="override the batch size")
     run.add_argument("--max-concurrency", type=_at_least(1), help="override the maximum concurrency")
@@ -350,6 +354,7 @@ def publish_command(session: Session) -> int:
 def run_command(session: Session) -> int:
     args = session.args
     session.stack.validate()
+    _refuse_a_longer_window(session.stack, args.batch_window)
     require_table(session.stack, boto3.client("dynamodb"))
     overrides = {
         name: value
@@ -441,6 +446,7 @@ def show_feed_command(session: Session) -> int:
 
 
 def check_table_command(session: Session) -> int:
+    session.stack.validate()  # as run does: approving a table for values that never deploy helps no one
     name = session.stack.table_name()
     findings = check_table(boto3.client("dynamodb"), session.stack)
     rows = [[finding.requirement, "ok" if finding.met else "MISSING", finding.found] for finding in findings]
@@ -448,6 +454,20 @@ def check_table_command(session: Session) -> int:
     problems = advice(findings)
     print("\n".join(f"- {problem}" for problem in problems) or f"{name} has what the worker needs.")
     return 1 if problems else 0
+
+
+def _refuse_a_longer_window(stack: Stack, window_s: int | None) -> None:
+    """The queue's visibility timeout grows with the template's window; gathering for longer than that
+    window would outlast it and receive the batch's first messages again."""
+    template_window_s = stack.event_source().batching_window_s
+    if window_s is not None and window_s > template_window_s:
+        visibility = stack.properties(QUEUE_ID, "VisibilityTimeout")["VisibilityTimeout"]
+        raise CommandError(
+            f"--batch-window {window_s} is longer than the template's batching window, "
+            f"{template_window_s} s, for which the queue's visibility timeout ({visibility} s) is sized: "
+            "messages received early in the window could be handed out again before their batch ends; "
+            "choose the window with --param MaximumBatchingWindowInSeconds=N (and provision with it)"
+        )
 
 
 def _single_source(args: argparse.Namespace) -> list[str]:

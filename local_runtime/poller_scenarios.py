@@ -20,7 +20,7 @@ maximum concurrency and function timeout are the template's. Two local shortcuts
 neither spares a message a receive, so neither hides a dead letter:
 
 * the pollers run with ``--retry-after`` (:data:`RETRY_AFTER_S`): a record the worker failed is
-  visible again after a second instead of the queue's visibility timeout (180 s); its next
+  visible again after a second instead of the queue's visibility timeout (185 s); its next
   delivery is a receive like any other;
 * after a crash, the messages the killed poller held are made visible at once
   (``ChangeMessageVisibility`` to 0 with the receipt handles the proxy saw, once the poller's last

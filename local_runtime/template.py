@@ -5,8 +5,9 @@ such as ``!Ref`` and ``!GetAtt``) and instantiated for one stack name, the way C
 parameters take their defaults unless overridden, are checked against their constraints and the
 template's ``Rules``, conditions are decided and intrinsic functions are resolved.
 
-Only the intrinsics that the template uses are resolved here (``Ref``, ``Fn::GetAtt``,
-``Fn::FindInMap``, ``Fn::Sub``, ``Fn::If``; in conditions and rules ``Fn::Equals``, ``Fn::Not``,
+Only the intrinsics that the template and the CDK's synthesis of it use are resolved here (``Ref``,
+``Fn::GetAtt``, ``Fn::FindInMap``, ``Fn::Sub`` in both forms, ``Fn::If``; in conditions and rules
+``Fn::Equals``, ``Fn::Not``,
 ``Fn::Contains`` and ``Condition``); anything else raises :class:`TemplateError` naming it.
 samtranslator's resolver would inline parameters but leaves ``Fn::GetAtt``, resource references and
 conditions to the caller, which is most of the work here.
@@ -23,6 +24,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from local_runtime.name_limits import NAME_LIMITS
+
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_STACK_NAME = "share-worker-local"
 
@@ -33,7 +36,8 @@ FUNCTION_ID = "ShareWorkerLambda"
 ROLE_ID = "ShareWorkerRole"
 EVENT_SOURCE_ID = "ShareEvents"
 
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]+)\}")
+"""A variable of ``Fn::Sub``: ``${Name}``, or ``${!Name}``, which stands for the text ``${Name}``."""
 
 
 class _NoValue:
@@ -75,6 +79,16 @@ class Function:
     timeout_s: int
     memory_mb: int
     environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LongestStackName:
+    """The most characters a stack name may have, and the resource name that sets it."""
+
+    characters: int
+    logical_id: str
+    name_property: str
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -168,7 +182,9 @@ class Stack:
 
     def validate(self) -> None:
         """Refuses what CloudFormation would refuse before creating anything: a parameter it does not
-        declare, a value outside its constraints, a failed assertion of the ``Rules`` section."""
+        declare, a value outside its constraints, a failed assertion of the ``Rules`` section; and a
+        stack name that would make a resource's name too long, which CloudFormation finds out only
+        when that resource fails and the stack rolls back."""
         declared = self.template.get("Parameters", {})
         for name in self.overrides:
             if name not in declared:
@@ -181,20 +197,49 @@ class Stack:
             for assertion in rule.get("Assertions", []):
                 if not self._holds(assertion["Assert"]):
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
+        longest = self.longest_stack_name()
+        if longest is not None and len(self.name) > longest.characters:
+            derived = str(self.properties(longest.logical_id, longest.name_property)[longest.name_property])
+            raise TemplateError(
+                f"stack name {self.name!r} has {len(self.name)} characters, and the names the template "
+                f"derives from it allow {longest.characters}: the {longest.name_property} of "
+                f"{longest.logical_id}, {derived!r}, would have {len(derived)}, and AWS allows "
+                f"{longest.limit}"
+            )
 
-    def with_conditions_decided(self) -> dict[str, Any]:
-        """The template as CloudFormation would apply it for these parameter values, intrinsics left as
-        they are: resources and outputs whose condition is false left out, each ``Fn::If`` replaced by
-        its branch, no ``Conditions`` or ``Rules`` (check them with :meth:`validate`).
+    def longest_stack_name(self) -> LongestStackName | None:
+        """How long the stack's name may be for every name the template derives from it to stay within
+        AWS's limit (:data:`~local_runtime.name_limits.NAME_LIMITS`), read from the template's name
+        patterns; ``None`` if no name derives from it."""
+        found = []
+        for logical_id, resource in self.template["Resources"].items():
+            name_property, limit = NAME_LIMITS.get(resource.get("Type", ""), ("", 0))
+            if name_property not in resource.get("Properties", {}) or not self.creates(logical_id):
+                continue
+            fixed, one_more = (
+                len(str(replace(self, name=name).properties(logical_id, name_property)[name_property]))
+                for name in ("", "x")
+            )
+            if one_more > fixed:
+                characters = (limit - fixed) // (one_more - fixed)
+                found.append(LongestStackName(characters, logical_id, name_property, limit))
+        return min(found, key=lambda longest: longest.characters, default=None)
+
+    def decided(self) -> dict[str, Any]:
+        """The template as CloudFormation would apply it for these parameter values, the other intrinsics
+        left as they are: resources and outputs whose condition is false left out, each ``Fn::If``
+        replaced by its branch and each ``Fn::FindInMap`` by the value it looks up; no ``Conditions``,
+        ``Rules`` or ``Mappings`` (check the rules with :meth:`validate`).
 
         For a deployer that knows the values before CloudFormation does: a condition may name
         parameters only, so a value that is another resource of the deploying app (a table, a topic)
-        cannot reach one.
+        cannot reach one. A lookup is decided too because the deployer's values are typed (the number
+        30) where CloudFormation's are text ("30"): left to it, the lookup would get an integer key.
         """
         decided = {
             section: self._decide(content)
             for section, content in self.template.items()
-            if section not in {"Conditions", "Rules", "Resources", "Outputs"}
+            if section not in {"Conditions", "Rules", "Mappings", "Resources", "Outputs"}
         }
         for section in ("Resources", "Outputs"):
             decided[section] = {
@@ -219,9 +264,7 @@ class Stack:
             if name == "Fn::FindInMap":
                 return self._find_in_map(*(self.resolve(part) for part in argument))
             if name == "Fn::Sub":
-                if not isinstance(argument, str):
-                    raise TemplateError("only the one-string form of Fn::Sub is supported locally")
-                return _SUB_VARIABLE.sub(lambda match: str(self._sub_variable(match.group(1))), argument)
+                return self._sub(argument)
             if name == "Fn::If":
                 condition, if_true, if_false = argument
                 return self.resolve(if_true if self.condition(condition) else if_false)
@@ -255,6 +298,8 @@ class Stack:
         if list(value) == ["Fn::If"]:
             condition, if_true, if_false = value["Fn::If"]
             return self._decide(if_true if self.condition(condition) else if_false)
+        if list(value) == ["Fn::FindInMap"]:
+            return self.resolve(value)
         decided = {key: self._decide(member) for key, member in value.items()}
         return {key: member for key, member in decided.items() if member is not NO_VALUE}
 
@@ -273,8 +318,33 @@ class Stack:
             return str(self.properties(TABLE_ID, "TableName")["TableName"])
         return self._known(name)
 
-    def _sub_variable(self, name: str) -> str | int:
-        return self._known(name) if "." in name else self._ref(name)
+    def _sub(self, argument: Any) -> str:
+        """``Fn::Sub``: a string, or a string and a map of variables (which the CDK writes when a value of
+        the app fills one); a variable not in the map is a parameter, a pseudo parameter, a resource's
+        ``Ref`` or, with a dot, its attribute."""
+        if isinstance(argument, str):
+            text, values = argument, {}
+        elif (
+            isinstance(argument, list)
+            and len(argument) == 2
+            and isinstance(argument[0], str)
+            and isinstance(argument[1], dict)
+        ):
+            text, values = argument[0], self.resolve(argument[1])
+        else:
+            raise TemplateError(
+                f"Fn::Sub takes a string, or a string and a map of variables; got {argument!r}"
+            )
+
+        def substitute(match: re.Match[str]) -> str:
+            escaped, name = match.groups()
+            if escaped:
+                return f"${{{name}}}"
+            if name in values:
+                return str(values[name])
+            return str(self._known(name) if "." in name else self._ref(name))
+
+        return _SUB_VARIABLE.sub(substitute, text)
 
     def _known(self, name: str) -> str:
         if name not in self.known:
@@ -300,7 +370,8 @@ def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | i
         raise TemplateError(f"parameter {name} must be at most {declaration['MaxValue']}, got {value}")
     allowed = [_text(member) for member in declaration.get("AllowedValues", [])]
     if allowed and _text(value) not in allowed:
-        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}")
+        why = f": {declaration['ConstraintDescription']}" if "ConstraintDescription" in declaration else ""
+        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}{why}")
     pattern = declaration.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(pattern, _text(value)):
         hint = declaration.get("ConstraintDescription", f"the pattern {pattern}")

@@ -45,10 +45,14 @@ def lint_findings(document: dict[str, Any]) -> list[str]:
 
 
 class EveryResourceByName(Mapping[str, str]):
-    """``Stack.known`` for comparing templates: each resource reference resolves to its own name."""
+    """``Stack.known`` for comparing templates: each resource reference resolves to its own name, or to
+    the physical name given in ``names`` (a table's ``Ref`` is its ``TableName``)."""
+
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self.names = dict(names or {})
 
     def __getitem__(self, name: str) -> str:
-        return f"<{name}>"
+        return self.names.get(name, f"<{name}>")
 
     def __contains__(self, name: object) -> bool:
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from collections.abc import Sequence
@@ -61,10 +62,38 @@ def leave_bytecode(source: Path) -> None:
     (source / "handler.pyc").write_bytes(b"\x00compiled")
 
 
-def code_key(source: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def pip_offline(command: Sequence[str]) -> None:
+    """Stands in for pip: a dependency in the target folder, as ``pip install --target`` leaves it."""
+    target = Path(command[command.index("--target") + 1])
+    (target / "boto3").mkdir(parents=True, exist_ok=True)
+    (target / "boto3" / "__init__.py").write_text("# a dependency\n")
+
+
+def code_key(source: Path, monkeypatch: pytest.MonkeyPatch, *, bundled: bool = True) -> str:
+    """The S3 key of the function's code, synthesized from ``source`` (bundled with :func:`pip_offline`)."""
     monkeypatch.setattr(share_worker, "SOURCE", source)
-    document = synthesize(lambda stack: share_worker.ShareWorker(stack, "ShareWorker")).document
+    monkeypatch.setattr(share_worker, "PipBundling", functools.partial(PipBundling, run=pip_offline))
+    document = synthesize(
+        lambda stack: share_worker.ShareWorker(stack, "ShareWorker"), bundled=bundled
+    ).document
     return str(document["Resources"][FUNCTION_ID]["Properties"]["CodeUri"]["Key"])
+
+
+def test_the_code_s_key_is_the_hash_of_what_is_uploaded(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same bundle, same key (nothing uploaded again); other code, another key; and a synth that skips
+    bundling (``src/`` without its dependencies) never gets the key of the real bundle, whose upload
+    a deploy would then skip."""
+    bundled = code_key(source, monkeypatch)
+    again = code_key(source, monkeypatch)
+    skipped = code_key(source, monkeypatch, bundled=False)
+    (source / "handler.py").write_text((source / "handler.py").read_text() + "\n# changed\n")
+    changed = code_key(source, monkeypatch)
+
+    assert again == bundled
+    assert skipped != bundled
+    assert changed != bundled
 
 
 def test_bytecode_beside_the_source_changes_neither_the_asset_nor_its_hash(
@@ -72,12 +101,8 @@ def test_bytecode_beside_the_source_changes_neither_the_asset_nor_its_hash(
 ) -> None:
     clean = code_key(source, monkeypatch)
     leave_bytecode(source)
-    with_bytecode = code_key(source, monkeypatch)
-    (source / "handler.py").write_text((source / "handler.py").read_text() + "\n# changed\n")
-    changed = code_key(source, monkeypatch)
 
-    assert with_bytecode == clean
-    assert changed != clean
+    assert code_key(source, monkeypatch) == clean
 
 
 def test_bundling_copies_no_bytecode(source: Path, tmp_path: Path) -> None:

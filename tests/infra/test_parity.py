@@ -2,14 +2,15 @@
 
 SAM path: ``template.yaml`` with parameter values, through the SAM transform. CDK path: the
 ``ShareWorker`` construct with the matching props, synthesized, through the same transform. Both are
-then resolved as CloudFormation would for one stack name (resource references stay names), and the
-event source mapping, queue, DLQ, alarm, role, log group, function (all but its code) and outputs
-must be equal.
+then resolved as CloudFormation would for one stack name (resource references stay names, a table's
+is its name), and the event source mapping, queue, DLQ, alarm, role, log group, function (all but its
+code) and outputs must be equal, types included: the one difference allowed is CloudFormation's own,
+a parameter's value handed on as text (:class:`ParameterText`).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from infra.share_worker import ShareWorker
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, load_template
 from local_runtime.template import Stack as TemplateStack
 from tests.cloudformation import EveryResourceByName
-from tests.infra.conftest import STACK_NAME, synthesize
+from tests.infra.conftest import STACK_NAME, app_table, synthesize
 
 EVENT_SOURCE_MAPPING_ID = f"{FUNCTION_ID}ShareEvents"
 COMPARED = [
@@ -35,12 +36,14 @@ COMPARED = [
     FUNCTION_ID,
 ]
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops"
+APP_TABLE = "wardrobe-app"
 
 Props = Callable[[Stack], dict[str, Any]]
 
+EVERY_PROP = "product owner's example on the app's table imported by name, with every prop"
 CASES: dict[str, tuple[dict[str, str | int], Props]] = {
     "template defaults, own table": ({}, lambda stack: {}),
-    "product owner's example on the app's table, with every prop": (
+    EVERY_PROP: (
         {
             "BatchSize": 20,
             "MaximumBatchingWindowInSeconds": 10,
@@ -48,7 +51,7 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "MaximumConcurrency": 50,
             "FunctionTimeout": 60,
             "DedupTtlDays": 60,
-            "ExistingTableName": "wardrobe-app",
+            "ExistingTableName": APP_TABLE,
             "AlarmTopicArn": TOPIC_ARN,
         },
         lambda stack: {
@@ -58,16 +61,62 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "max_concurrency": 50,
             "function_timeout": Duration.seconds(60),
             "dedup_ttl_days": 60,
-            "table": dynamodb.Table.from_table_name(stack, "AppTable", "wardrobe-app"),
+            "table": dynamodb.Table.from_table_name(stack, "AppTable", APP_TABLE),
             "alarm_topic": sns.Topic.from_topic_arn(stack, "Ops", TOPIC_ARN),
+        },
+    ),
+    "product owner's example on a table of the same stack (infra/app.py's shape)": (
+        {
+            "BatchSize": 20,
+            "MaximumBatchingWindowInSeconds": 10,
+            "MaxReceiveCount": 5,
+            "ExistingTableName": APP_TABLE,
+        },
+        lambda stack: {
+            "batch_size": 20,
+            "max_batching_window": Duration.seconds(10),
+            "max_receive_count": 5,
+            "table": app_table(stack, APP_TABLE),
         },
     ),
 }
 
 
+class ParameterText(str):
+    """A parameter's value as CloudFormation hands it on: text (``Ref`` to the ``Number`` 20 gives
+    ``"20"``), which it converts to the type of the property it lands in. So it equals the number, the
+    boolean or the string that the property would get from a literal with the same text."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, bool):
+            return str(self) == str(other).lower()
+        return isinstance(other, str | int) and str(self) == str(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+
+class AsCloudFormationHandsParametersOn(TemplateStack):
+    """The local runtime's resolver, but a parameter's value is :class:`ParameterText` (the local
+    runtime wants the number itself)."""
+
+    def parameter(self, name: str) -> str | int:
+        return ParameterText(super().parameter(name))
+
+
 def applied(document: dict[str, Any], overrides: dict[str, str | int]) -> dict[str, Any]:
     """The compared resources (type and properties, not the function's code) and the outputs, resolved."""
-    stack = TemplateStack(document, STACK_NAME, overrides=overrides, known=EveryResourceByName())
+    tables = {
+        logical_id: resource["Properties"]["TableName"]
+        for logical_id, resource in document["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+        and isinstance(resource.get("Properties", {}).get("TableName"), str)
+    }
+    stack = AsCloudFormationHandsParametersOn(
+        document, STACK_NAME, overrides=overrides, known=EveryResourceByName(tables)
+    )
     resources = {
         logical_id: (
             resource["Type"],
@@ -76,26 +125,16 @@ def applied(document: dict[str, Any], overrides: dict[str, str | int]) -> dict[s
         for logical_id, resource in document["Resources"].items()
         if logical_id in COMPARED and stack.creates(logical_id)
     }
-    compared: dict[str, Any] = as_text(
-        {"Resources": resources, "Outputs": stack.resolve(document["Outputs"])}
-    )
-    return compared
+    return {"Resources": resources, "Outputs": stack.resolve(document["Outputs"])}
 
 
-def as_text(value: Any) -> Any:
-    """Scalars as text: CloudFormation hands a parameter's value on as a string (``DEDUP_TTL_DAYS: "30"``,
-    as the CDK writes it), where the local runtime's resolver gives a ``Number`` parameter as an int."""
-    if isinstance(value, dict):
-        return {key: as_text(member) for key, member in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_text(member) for member in value]
-    return json.dumps(value) if isinstance(value, bool) else str(value)
+def test_one_case_gives_every_template_parameter() -> None:
+    assert set(CASES[EVERY_PROP][0]) == set(load_template()["Parameters"])
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_cdk_and_sam_paths_give_the_same_worker_for_the_same_inputs(case: str, sam_transform: Any) -> None:
     parameters, props = CASES[case]
-    assert not parameters or set(parameters) == set(load_template()["Parameters"])
     cdk_path = synthesize(lambda stack: ShareWorker(stack, "ShareWorker", **props(stack))).document
 
     sam = applied(sam_transform(load_template()), parameters)
@@ -103,3 +142,20 @@ def test_cdk_and_sam_paths_give_the_same_worker_for_the_same_inputs(case: str, s
 
     assert sorted(sam["Resources"]) == sorted(COMPARED)
     assert cdk == sam
+
+
+def test_parameter_text_is_the_value_cloudformation_converts_it_to_and_nothing_else() -> None:
+    sam = {"BatchSize": ParameterText("20"), "Enabled": ParameterText("true"), "Name": ParameterText("20")}
+
+    assert sam == {"BatchSize": 20, "Enabled": True, "Name": "20"}
+    assert sam != {"BatchSize": 21, "Enabled": True, "Name": "20"}
+    assert sam != {"BatchSize": [20], "Enabled": True, "Name": "20"}
+    assert sam != {"BatchSize": 20, "Enabled": 1, "Name": "20"}
+
+
+def test_a_literal_of_another_type_is_a_difference(sam_transform: Any) -> None:
+    template = load_template()
+    changed = copy.deepcopy(template)
+    changed["Resources"][FUNCTION_ID]["Properties"]["MemorySize"] = "256"
+
+    assert applied(sam_transform(changed), {}) != applied(sam_transform(template), {})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from aws_cdk import App, CfnParameter, Duration, Environment, Stack
+from aws_cdk import App, CfnParameter, Duration, Environment, NestedStack, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,21 +19,11 @@ from infra.share_worker import ShareWorker
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
-from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, synthesize
+from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, app_table, synthesize
 
 TABLE_ARN_OF_NAME = (
     "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
 )
-
-
-def app_table(stack: Stack) -> dynamodb.Table:
-    return dynamodb.Table(
-        stack,
-        "AppTable",
-        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
-        sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
-        time_to_live_attribute="ExpiresAt",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +91,21 @@ def test_the_product_owner_s_example_reaches_the_event_source_and_the_queue(
         },
     )
     queue = Stack_(on_app_table.document, known=EveryResourceByName()).properties(QUEUE_ID)
-    assert queue["VisibilityTimeout"] == 180
+    assert queue["VisibilityTimeout"] == 6 * 30 + 10
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": f"<{DLQ_ID}.Arn>", "maxReceiveCount": 5}
+
+
+def test_the_queue_s_visibility_timeout_is_looked_up_at_synth_never_with_an_integer_key(
+    on_app_table: Synthesized,
+) -> None:
+    """The SAM path looks it up with the text of ``FunctionTimeout`` (CloudFormation hands a ``Number``
+    parameter on as a string); the construct's values are numbers, so it looks it up itself, as it
+    decides the conditions, and no ``Fn::FindInMap`` is left to get an integer key."""
+    document = on_app_table.document
+
+    assert document["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 6 * 30 + 10
+    assert "Mappings" not in document
+    assert "Fn::FindInMap" not in json.dumps(document)
 
 
 def test_on_the_app_s_table_the_worker_creates_none_and_its_role_names_that_table_only(
@@ -306,6 +310,12 @@ def test_grant_send_messages_grants_send_message_get_queue_attributes_and_get_qu
             "parameter FunctionTimeout must be one of 10, 15, 20, 30",
         ),
         ({"dedup_ttl_days": 7}, "parameter DedupTtlDays must be at least 14, got 7"),
+        (
+            {"function_timeout": Duration.seconds(10), "max_batching_window": Duration.seconds(65)},
+            r"parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, .*, 300, got 65: "
+            r"one of the listed values: the queue's visibility timeout, six times the function timeout plus "
+            r"the batching window \(AWS's recommendation\), is looked up for it",
+        ),
         ({"batch_size": 20.7}, r"batch_size must be a whole number, got 20\.7"),
         (
             {"batch_size": 20, "max_batching_window": Duration.seconds(1.5)},
@@ -331,6 +341,30 @@ def test_a_number_known_at_deploy_time_only_is_refused_with_the_reason() -> None
         "construct checks the template's constraints and rules when it is created, so it needs the number",
     ):
         synthesize(build)
+
+
+def test_a_stack_name_too_long_for_the_names_the_template_derives_from_it_is_refused() -> None:
+    app = App(context=NO_BUNDLING)
+    ShareWorker(Stack(app, "fits", stack_name="w" * 51), "ShareWorker")
+
+    with pytest.raises(
+        ValueError,
+        match=f"ShareWorker 'ShareWorker': stack name '{'w' * 52}' has 52 characters, and the names the "
+        "template derives from it allow 51: the FunctionName of ShareWorkerLambda",
+    ):
+        ShareWorker(Stack(app, "too-long", stack_name="w" * 52), "ShareWorker")
+
+
+def test_a_nested_stack_is_refused_its_name_is_cloudformation_s_choice() -> None:
+    parent = Stack(App(context=NO_BUNDLING), STACK_NAME)
+
+    with pytest.raises(
+        ValueError,
+        match=r"ShareWorker 'ShareWorker': a nested stack's name is chosen by CloudFormation at deploy time "
+        r"\(the parent's name, the nested stack's logical ID and a random suffix\), usually longer than the "
+        r"51 characters the template's names allow: put the worker in a stack of its own",
+    ):
+        ShareWorker(NestedStack(parent, "Worker"), "ShareWorker")
 
 
 def test_a_stack_holds_one_worker_and_the_second_is_refused_with_the_reason() -> None:
@@ -369,6 +403,35 @@ def test_a_table_of_another_account_or_region_is_refused(arn: str, refused: str)
         "by name",
     ):
         synthesize(build, SOME_ENVIRONMENT)
+
+
+@pytest.mark.parametrize(
+    ("env", "refused"),
+    [
+        (None, "account 999999999999, and the stack's account"),
+        (Environment(account="999999999999"), "region eu-west-1, and the stack's region"),
+    ],
+    ids=["environment-agnostic", "account only"],
+)
+def test_a_table_arn_naming_an_account_or_region_the_stack_does_not_know_is_refused(
+    env: Environment | None, refused: str
+) -> None:
+    """The ARN cannot be compared with what the stack only learns at deploy time; taken by name, the table
+    would silently be the stack's account's and region's ``wardrobe-app``, if any."""
+    arn = "arn:aws:dynamodb:eu-west-1:999999999999:table/wardrobe-app"
+
+    with pytest.raises(
+        ValueError,
+        match=f"ShareWorker 'ShareWorker': table wardrobe-app is in {refused} is known at deploy time only: "
+        r"the worker reaches its table by name .* give the stack an env \(its account and region\), or "
+        r"import a table of the stack's own account and region with Table\.from_table_name",
+    ):
+        synthesize(
+            lambda stack: ShareWorker(
+                stack, "ShareWorker", table=dynamodb.Table.from_table_arn(stack, "AppTable", arn)
+            ),
+            env,
+        )
 
 
 def test_a_table_of_another_stack_in_another_region_is_refused() -> None:

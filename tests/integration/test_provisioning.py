@@ -29,7 +29,8 @@ def queue_attributes(url: str) -> dict[str, str]:
 def test_queues_and_table_have_the_settings_written_in_the_template(aws: EmbeddedAws) -> None:
     template: dict[str, Any] = load_template()
     timeout = template["Parameters"]["FunctionTimeout"]["Default"]
-    visibility = template["Mappings"]["VisibilityTimeoutByFunctionTimeout"][str(timeout)]["Seconds"]
+    window = template["Parameters"]["MaximumBatchingWindowInSeconds"]["Default"]
+    visibility = template["Mappings"]["VisibilityTimeoutByTimeoutAndWindow"][str(timeout)][str(window)]
     dlq_properties = template["Resources"][DLQ_ID]["Properties"]
     table_properties = template["Resources"][TABLE_ID]["Properties"]
 
@@ -58,11 +59,11 @@ def test_queues_and_table_have_the_settings_written_in_the_template(aws: Embedde
 
 
 def test_parameter_overrides_flow_into_the_queue_as_cloudformation_would_apply_them(aws: EmbeddedAws) -> None:
-    resources = provisioned(FunctionTimeout="60", MaxReceiveCount="5")
+    resources = provisioned(FunctionTimeout="60", MaximumBatchingWindowInSeconds="20", MaxReceiveCount="5")
 
     queue = queue_attributes(resources.queue_url)
 
-    assert queue["VisibilityTimeout"] == "360"
+    assert queue["VisibilityTimeout"] == str(6 * 60 + 20)
     assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == 5
 
 

@@ -56,3 +56,70 @@ def test_run_refuses_values_the_template_refuses_before_anything_runs(
     assert capsys.readouterr().err.startswith(
         "share-worker: rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds"
     )
+
+
+def test_run_refuses_a_batch_window_longer_than_the_queue_s_visibility_timeout_allows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["--param", "FunctionTimeout=10", "run", "--batch-window", "6"])
+
+    assert status == 1
+    assert capsys.readouterr().err == (
+        "share-worker: --batch-window 6 is longer than the template's batching window, 5 s, for which the "
+        "queue's visibility timeout (65 s) is sized: messages received early in the window could be handed "
+        "out again before their batch ends; choose the window with --param "
+        "MaximumBatchingWindowInSeconds=N (and provision with it)\n"
+    )
+
+
+@pytest.fixture
+def nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 configured for a closed port on 127.0.0.1: a command that gets as far as calling AWS fails
+    there, and nothing leaves the machine."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("nowhere")
+@pytest.mark.parametrize("command", [["run"], ["provision"]])
+def test_a_stack_name_too_long_for_the_template_s_names_is_refused_before_anything_runs(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--stack", "w" * 52, *command])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith(
+        f"share-worker: stack name {'w' * 52!r} has 52 characters, and the names the template derives "
+        "from it allow 51: the FunctionName of ShareWorkerLambda"
+    )
+
+
+@pytest.mark.usefixtures("nowhere")
+@pytest.mark.parametrize(
+    ("arguments", "refused"),
+    [
+        (
+            ["--param", "ExistingTableName=arn:aws:dynamodb:us-east-1:123456789012:table/t-good"],
+            "parameter ExistingTableName must be empty, or a DynamoDB table name",
+        ),
+        (
+            ["--stack", "w" * 52],
+            "stack name 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww' has 52 characters",
+        ),
+    ],
+    ids=["an ARN for a name", "a stack name too long"],
+)
+def test_check_table_refuses_what_the_deployment_refuses_before_reading_any_table(
+    arguments: list[str], refused: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Otherwise it could approve a table for values that never deploy."""
+    status = main([*arguments, "check-table"])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith(f"share-worker: {refused}")

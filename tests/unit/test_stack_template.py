@@ -37,7 +37,7 @@ def test_overrides_pass_through_parameters_and_mappings() -> None:
 
     queue = stack.properties(QUEUE_ID, "VisibilityTimeout", "RedrivePolicy")
 
-    assert queue["VisibilityTimeout"] == 540
+    assert queue["VisibilityTimeout"] == 6 * 90 + 5  # the default window
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq",
         "maxReceiveCount": 3,
@@ -97,6 +97,12 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
             {"BatchSize": "20", "MaximumBatchingWindowInSeconds": "0"},
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
         ),
+        (
+            {"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "65"},
+            "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
+            "60, 90, 120, 180, 240, 300, got 65: one of the listed values: the queue's visibility timeout, "
+            "six times the function timeout plus the batching window (AWS's recommendation), is looked up",
+        ),
     ],
 )
 def test_values_cloudformation_would_refuse_are_refused_with_its_reason(
@@ -106,11 +112,73 @@ def test_values_cloudformation_would_refuse_are_refused_with_its_reason(
         Stack(overrides=overrides).validate()
 
 
-def test_deciding_the_conditions_drops_the_table_and_picks_each_branch() -> None:
-    decided = Stack(overrides={"ExistingTableName": "wardrobe-app"}).with_conditions_decided()
+def test_deciding_drops_the_table_picks_each_branch_and_looks_the_mappings_up() -> None:
+    decided = Stack(overrides={"ExistingTableName": "wardrobe-app", "FunctionTimeout": 60}).decided()
 
     assert TABLE_ID not in decided["Resources"]
-    assert "Conditions" not in decided and "Rules" not in decided
+    assert "Conditions" not in decided and "Rules" not in decided and "Mappings" not in decided
+    assert decided["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"] == 6 * 60 + 5
     variables = decided["Resources"]["ShareWorkerLambda"]["Properties"]["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == {"Ref": "ExistingTableName"}
     assert "AlarmActions" not in decided["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+
+
+def test_fn_sub_with_a_variable_map_takes_its_variables_first_then_parameters_and_pseudo_parameters() -> None:
+    """The list form is what the CDK writes when a value of the app (a table's ``Ref``) fills a variable."""
+    stack = Stack(name="shop", overrides={"ExistingTableName": "ignored"}).with_known(
+        {"AppTable": "wardrobe-app"}
+    )
+    arn = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
+
+    resolved = stack.resolve({"Fn::Sub": [arn, {"ExistingTableName": {"Ref": "AppTable"}}]})
+
+    assert resolved == "arn:aws:dynamodb:us-east-1:123456789012:table/wardrobe-app"
+    assert stack.resolve({"Fn::Sub": ["${AWS::StackName}-${Suffix}", {"Suffix": "dlq"}]}) == "shop-dlq"
+
+
+@pytest.mark.parametrize("form", ["one string", "with a variable map"])
+def test_fn_sub_writes_an_escaped_variable_as_it_is_without_the_exclamation_mark(form: str) -> None:
+    text = "${AWS::StackName} costs ${!Price}"
+    argument = text if form == "one string" else [text, {"Price": "ignored"}]
+
+    assert Stack(name="shop").resolve({"Fn::Sub": argument}) == "shop costs ${Price}"
+
+
+def test_a_malformed_fn_sub_is_named() -> None:
+    with pytest.raises(TemplateError, match=r"Fn::Sub takes a string, or a string and a map of variables"):
+        Stack().resolve({"Fn::Sub": ["${AWS::StackName}"]})
+
+
+def test_the_visibility_timeout_outlasts_the_batching_window_and_six_function_timeouts() -> None:
+    """The review's case: a 10 s timeout gave 60 s, and a 65 s window then received a message twice."""
+    stack = Stack(overrides={"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "60"})
+
+    stack.validate()
+    assert stack.properties(QUEUE_ID, "VisibilityTimeout") == {"VisibilityTimeout": 6 * 10 + 60}
+
+
+def test_the_longest_stack_name_is_the_one_whose_function_name_has_lambda_s_64_characters() -> None:
+    """``<stack>-share-worker``: 13 characters after the stack's name; the queues, alarm, log group and table
+    leave it more."""
+    Stack(name="w" * 51).validate()
+
+    with pytest.raises(
+        TemplateError,
+        match=re.escape(
+            f"stack name {'w' * 52!r} has 52 characters, and the names the template derives from it allow "
+            f"51: the FunctionName of ShareWorkerLambda, {'w' * 52 + '-share-worker'!r}, would have 65, and "
+            "AWS allows 64"
+        ),
+    ):
+        Stack(name="w" * 52).validate()
+
+
+def test_the_longest_stack_name_follows_the_template_s_name_patterns() -> None:
+    template = copy.deepcopy(load_template())
+    template["Resources"]["ShareWorkerLambda"]["Properties"]["FunctionName"] = {
+        "Fn::Sub": "${AWS::StackName}"
+    }
+
+    with pytest.raises(TemplateError, match=r"allow 63: the QueueName of ShareEventsDeadLetterQueue"):
+        Stack(template, name="q" * 64).validate()
+    Stack(template, name="q" * 63).validate()

@@ -38,7 +38,7 @@ def template() -> dict[str, Any]:
 def on_app_table(document: dict[str, Any]) -> Stack:
     """The document as CloudFormation applies it when ``ExistingTableName`` names the app's table."""
     overrides = {"ExistingTableName": APP_TABLE}
-    return Stack(Stack(document, overrides=overrides).with_conditions_decided(), overrides=overrides)
+    return Stack(Stack(document, overrides=overrides).decided(), overrides=overrides)
 
 
 def role_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -126,20 +126,30 @@ def test_function_timeouts_leave_time_to_work_after_the_deadline_margin(template
         assert int(seconds) * 1000 > 2 * DEFAULT_DEADLINE_MARGIN_MS, f"timeout {seconds} s"
 
 
-def test_visibility_timeout_is_at_least_six_function_timeouts_for_every_allowed_timeout(
+def test_visibility_timeout_is_six_function_timeouts_plus_the_batching_window_for_every_allowed_pair(
     template: dict[str, Any],
 ) -> None:
-    timeout = template["Parameters"]["FunctionTimeout"]
-    lookup = template["Mappings"]["VisibilityTimeoutByFunctionTimeout"]
+    """AWS's recommendation with a batching window; the messages of a batch are in flight from the
+    window's first receive on, so a visibility timeout without the window could end inside it."""
+    timeouts = template["Parameters"]["FunctionTimeout"]
+    windows = template["Parameters"]["MaximumBatchingWindowInSeconds"]
+    lookup = template["Mappings"]["VisibilityTimeoutByTimeoutAndWindow"]
 
     assert properties(template, QUEUE_ID)["VisibilityTimeout"] == {
-        "Fn::FindInMap": ["VisibilityTimeoutByFunctionTimeout", {"Ref": "FunctionTimeout"}, "Seconds"]
+        "Fn::FindInMap": [
+            "VisibilityTimeoutByTimeoutAndWindow",
+            {"Ref": "FunctionTimeout"},
+            {"Ref": "MaximumBatchingWindowInSeconds"},
+        ]
     }
     assert properties(template, FUNCTION_ID)["Timeout"] == {"Ref": "FunctionTimeout"}
-    assert sorted(int(key) for key in lookup) == sorted(timeout["AllowedValues"])
-    assert timeout["Default"] in timeout["AllowedValues"]
-    for seconds, row in lookup.items():
-        assert row["Seconds"] >= 6 * int(seconds), f"timeout {seconds} s"
+    assert [int(key) for key in lookup] == timeouts["AllowedValues"]
+    assert timeouts["Default"] in timeouts["AllowedValues"] and windows["Default"] in windows["AllowedValues"]
+    assert (min(windows["AllowedValues"]), max(windows["AllowedValues"])) == (0, 300)  # Lambda's range
+    for timeout, row in lookup.items():
+        assert [int(key) for key in row] == windows["AllowedValues"], f"timeout {timeout} s"
+        for window, seconds in row.items():
+            assert seconds == 6 * int(timeout) + int(window), f"timeout {timeout} s, window {window} s"
 
 
 def test_alarm_fires_when_the_dlq_holds_a_message(template: dict[str, Any]) -> None:
