@@ -21,7 +21,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from services.lambda_context import LocalLambdaContext
 
@@ -31,6 +31,7 @@ class InvocationContext(LocalLambdaContext):
     """A Lambda context whose remaining time counts down to the invocation's deadline."""
 
     deadline_ms: int = 0
+    counts_down: ClassVar[bool] = True
     log_group_name: str = field(default_factory=lambda: os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""))
     log_stream_name: str = field(default_factory=lambda: os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""))
 

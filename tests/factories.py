@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from local_runtime.synthetic_sqs import sqs_event, sqs_record
 from services.lambda_context import LocalLambdaContext
@@ -40,6 +40,7 @@ class WallClockContext(LocalLambdaContext):
 
     budget_s: float = 10.0
     started: float = field(default_factory=time.monotonic)
+    counts_down: ClassVar[bool] = True
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.budget_s - (time.monotonic() - self.started)) * 1000)

@@ -6,6 +6,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+MAX_DOUBLINGS = 32
+"""Far past any cap; without a bound, 2 ** 1024 no longer converts to a float."""
+
 
 @dataclass(frozen=True)
 class FullJitterBackoff:
@@ -26,5 +29,5 @@ class FullJitterBackoff:
 
     def delay_s(self, retry: int) -> float:
         """The wait before retry number ``retry`` (1 for the first retry)."""
-        ceiling: float = min(self.cap_s, self.base_s * 2 ** (retry - 1))
+        ceiling: float = min(self.cap_s, self.base_s * 2 ** min(retry - 1, MAX_DOUBLINGS))
         return self.draw() * ceiling

@@ -65,6 +65,8 @@ NO_TIME_TO_WRITE_LOG = (
 class _NoDeadline:
     """The remaining time when the processor runs without a Lambda context (a script, a unit test)."""
 
+    counts_down = False
+
     def get_remaining_time_in_millis(self) -> int:
         return 2**31
 
@@ -110,9 +112,13 @@ class ShareBatchProcessor(BatchProcessor):
             )
         results = BatchResults(len(records))
         # Not a ``with`` block: leaving one waits for every thread, a hanging request's included.
-        pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="share-lane")
+        groups = _message_groups(records)
+        # A FIFO lane may wait for another group's turn on an item: every group gets a thread of its
+        # own (a FIFO batch holds at most 10 records), so a waiting lane never keeps another from starting.
+        workers = self.max_parallel if groups is None else max(self.max_parallel, len(set(groups)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="share-lane")
         try:
-            self._run(records, parsed, deadline, results, pool)
+            self._run(parsed, groups, deadline, results, pool)
         finally:
             # A thread still in a request is left behind; BatchResults ignores what it does next.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -128,8 +134,8 @@ class ShareBatchProcessor(BatchProcessor):
 
     def _run(
         self,
-        records: list[SQSRecord],
         parsed: list[ParsedRecord],
+        groups: list[str] | None,
         deadline: Deadline,
         results: BatchResults,
         pool: ThreadPoolExecutor,
@@ -146,7 +152,6 @@ class ShareBatchProcessor(BatchProcessor):
             for index in range(len(parsed)):
                 results.settle(index, UnexpectedError.wrapping(error))
             return
-        groups = _message_groups(records)
         plan = plan_batch(parsed, read.result(), groups)
         in_lanes = {index for lane in plan.lanes for index in lane}
         for index, step in enumerate(plan.steps):

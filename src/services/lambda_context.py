@@ -6,6 +6,7 @@ script passing ``None`` would otherwise fail with ``AttributeError`` before any 
 
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass
@@ -16,6 +17,9 @@ class LocalLambdaContext:
     invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:share-worker-local"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     remaining_time_ms: int = 15 * 60 * 1000
+    counts_down: ClassVar[bool] = False
+    """Its time left never moves, so it sets no budget to end contention retries: their count does.
+    A subclass whose time runs down says so (``True``)."""
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_time_ms

@@ -29,9 +29,9 @@ from services.errors import (
     SkippedAfterGroupFailure,
     UnexpectedError,
 )
-from services.outcomes import DUPLICATE, UNAUTHORIZED, Outcome, Settlement
+from services.outcomes import DUPLICATE, ITEM_NOT_FOUND, UNAUTHORIZED, Outcome, Settlement
 from services.share_event import ShareEvent
-from services.share_service import CommitResult, ShareService, may_lead_group
+from services.share_service import CommitResult, ShareService, duplicate_of, may_lead_group
 from services.share_transaction import MAX_SHARES_PER_TRANSACTION
 from services.telemetry import Annotation, traced
 
@@ -105,21 +105,21 @@ class LaneRunner:
         while lane.pending and not self.results.closed:
             index = lane.pending.pop(0)
             step = self.plan.steps[index]
-            if isinstance(step, Known):
+            share = self._share_to_write(index)
+            if share is not None:
+                failure = self._apply(index, share, lane)
+            elif isinstance(step, Known):
                 failure = self._settle(index, step.result)
-            elif isinstance(step, Repeat):
-                first_copy = self.results.get(step.original)
-                if first_copy == UNAUTHORIZED:
-                    failure = self._apply(index, step.event, lane)
-                else:
-                    failure = self._settle(index, _as_repeat(first_copy))
             else:
-                failure = self._apply(index, step.event, lane)
+                assert isinstance(step, Repeat)
+                failure = self._settle(index, _as_repeat(self.results.get(step.original)))
             if failure is not None and self.fifo:
                 self._skip(lane.pending)
                 return
 
     def _apply(self, index: int, event: ShareEvent, lane: _LaneState) -> Exception | None:
+        if lane.items.get(event.item_id) is None:
+            return self._read_again(index, event, lane)
         with self._item_turn(event.item_id) as turn_taken:
             if not turn_taken:
                 late = DeadlineApproaching(
@@ -130,10 +130,8 @@ class LaneRunner:
                 self.deadline.check("share transaction")
             except DeadlineApproaching as late:
                 return self._settle(index, late)
-            # An item is None here only when it vanished after the batch's read: its shares still go in
-            # one transaction, whose reasons tell the ones another invocation applied (duplicates) from
-            # the ones that are not found.
-            item = lane.items.get(event.item_id) or {}
+            item = lane.items[event.item_id]
+            assert item is not None
             leads = index not in lane.alone and may_lead_group(item, event)
             group = [index] + (self._followers(event, lane) if leads else [])
             events = [self._event(position) for position in group]
@@ -170,15 +168,12 @@ class LaneRunner:
         event_ids = {leader.event_id}
         for index in lane.pending:
             step = self.plan.steps[index]
-            if isinstance(step, NewShare):
-                if (
-                    step.event.item_id != leader.item_id
-                    or step.event.event_id in event_ids
-                    or index in lane.alone
-                ):
+            share = self._share_to_write(index)
+            if share is not None:
+                if share.item_id != leader.item_id or share.event_id in event_ids or index in lane.alone:
                     break
                 followers.append(index)
-                event_ids.add(step.event.event_id)
+                event_ids.add(share.event_id)
                 if len(followers) + 1 == MAX_SHARES_PER_TRANSACTION:
                     break
             elif isinstance(step, Known) and not isinstance(step.result, Settlement):
@@ -186,6 +181,43 @@ class LaneRunner:
         for index in followers:
             lane.pending.remove(index)
         return followers
+
+    def _share_to_write(self, index: int) -> ShareEvent | None:
+        """The share record ``index`` still has to write: a new share, or a copy of one that the owner
+        rule refused (tried again in its turn, as event by event: the owner may have made the item
+        public since). ``None`` for a record that writes nothing."""
+        step = self.plan.steps[index]
+        if isinstance(step, NewShare):
+            return step.event
+        if isinstance(step, Repeat) and self.results.get(step.original) == UNAUTHORIZED:
+            return step.event
+        return None
+
+    def _read_again(self, index: int, event: ShareEvent, lane: _LaneState) -> Exception | None:
+        """The item vanished after the batch's read (a transaction found none): read it and the markers
+        of its shares still in the lane again, in one request. Back: the share is applied as usual.
+        Still gone: each share is a duplicate if another invocation applied it meanwhile, else not found.
+        """
+        same_item = [index] + [
+            position
+            for position in lane.pending
+            if (share := self._share_to_write(position)) is not None and share.item_id == event.item_id
+        ]
+        shares = [self._event(position) for position in same_item]
+        try:
+            snapshot = self.share_service.read_snapshot(shares)
+        except RetryableProcessingError as error:
+            return self._settle(index, error)
+        item = snapshot.items.get(event.item_id)
+        if item is not None:
+            lane.items[event.item_id] = item
+            return self._apply(index, event, lane)
+        for position, share in zip(same_item, shares, strict=True):
+            marker = snapshot.markers.get(share.event_id)
+            if position != index:
+                lane.pending.remove(position)
+            self._settle(position, duplicate_of(share, marker) if marker else ITEM_NOT_FOUND)
+        return None
 
     def _commit(self, item: Item, events: list[ShareEvent]) -> CommitResult:
         try:

@@ -335,3 +335,28 @@ def test_a_copy_of_a_refused_share_is_applied_once_the_owner_made_the_item_publi
     assert failed_ids(response) == []
     assert outcomes == ["UNAUTHORIZED", "APPLIED", "APPLIED"]
     assert shared_count(share_table, "private") == 2
+
+
+def test_shares_after_an_item_vanished_and_came_back_are_applied_with_its_name(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """60 shares: the item is deleted before the first transaction (49 shares, not found) and back
+    before the rest are tried: they are read again and applied, feed entries naming the item."""
+    share_table.put_item("doomed", public=True, name="Red dress")
+    records = [sqs_record(share_body("doomed", event_id=f"e-{index}"), f"m-{index}") for index in range(60)]
+    transactions: list[bool] = []
+
+    def the_api(event_name: str, **_: Any) -> None:
+        if operation_of(event_name) == TRANSACTION and not transactions:
+            transactions.append(True)
+            share_table.table.delete_item(Key=item_key("doomed"))
+        elif operation_of(event_name) == "BatchGetItem" and transactions:
+            share_table.put_item("doomed", public=True, name="Red dress")
+
+    with before_send(worker_client(handler_module), the_api), captured_telemetry() as captured:
+        response = handler_module.lambda_handler(sqs_event(*records), None)
+
+    assert failed_ids(response) == []
+    assert (captured.metrics["ItemNotFound"], captured.metrics["ShareEventsProcessed"]) == (49, 11)
+    assert {entry["ItemName"] for entry in share_table.records_with_prefix("USER#")} == {"Red dress"}
+    assert shared_count(share_table, "doomed") == 11

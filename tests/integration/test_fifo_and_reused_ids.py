@@ -193,3 +193,35 @@ def test_message_groups_sharing_one_item_take_turns_on_it_instead_of_conflicting
     assert failed_ids(response) == []
     assert in_flight["most"] == 1
     assert shared_count(share_table, "hot") == 10
+
+
+def test_a_copy_of_a_refused_share_keeps_its_place_in_its_message_group(
+    share_table: ShareTable, handler_module: Any
+) -> None:
+    """stranger (refused), owner, the stranger's copy, another stranger: the copy is a share to write
+    again, so it joins the owner's transaction in its place instead of being stepped over, and when
+    that transaction fails nothing after it in the group succeeds."""
+    share_table.put_item("private", owner="owner", public=False)
+    stranger = share_body("private", "stranger", "e-stranger")
+    batch = _fifo(
+        (stranger, "m-1", "g1"),
+        (share_body("private", "owner", "e-owner"), "m-2", "g1"),
+        (stranger, "m-3", "g1"),
+        (share_body("private", "other", "e-other"), "m-4", "g1"),
+    )
+    transactions: list[str] = []
+
+    def the_owner_s_transaction_fails(event_name: str, request: Any, **_: Any) -> None:
+        if operation_of(event_name) == "TransactWriteItems":
+            actions = json.loads(request.body)["TransactItems"]
+            keys = [action["Put"]["Item"]["PK"]["S"] for action in actions if "Put" in action]
+            transactions.append(" ".join(key for key in keys if key.startswith("EVENT#")))
+            if len(transactions) > 1:
+                raise ConnectionResetError("the connection was lost")
+
+    with before_send(worker_client(handler_module), the_owner_s_transaction_fails):
+        response = handler_module.lambda_handler(batch, None)
+
+    assert transactions == ["EVENT#e-stranger", "EVENT#e-owner EVENT#e-stranger EVENT#e-other"]
+    assert failed_ids(response) == ["m-2", "m-3", "m-4"]
+    assert shared_count(share_table, "private") == 0

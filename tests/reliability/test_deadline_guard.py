@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -32,6 +32,7 @@ class ContextTimedByRequests(LocalLambdaContext):
 
     server: EmbeddedAws | None = None
     budget_ms: int = 0
+    counts_down: ClassVar[bool] = True
     requests_at_start: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:

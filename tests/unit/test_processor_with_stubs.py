@@ -16,16 +16,18 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from local_runtime.capture import Captured, captured_telemetry
 from services.activity_service import ActivityService
+from services.backoff import FullJitterBackoff
 from services.batch_processor import NO_TIME_TO_WRITE_LOG, ShareBatchProcessor
 from services.batch_report import QUIET_LOG, TRACEBACKS_PER_BATCH, BatchReport
 from services.deadline import COUNT_MS_PER_RECORD, QUIET_FLOOR_MS, Deadline
 from services.dynamodb_service import TransactionCancelled
 from services.errors import RetryableProcessingError, UnexpectedError
+from services.lambda_context import LocalLambdaContext
 from services.outcomes import APPLIED
 from services.record_handler import ShareRecordHandler
 from services.share_service import ShareService
 from services.telemetry import metrics
-from tests.factories import WallClockContext, failed_ids, share_body, sqs_event, sqs_record
+from tests.factories import WallClockContext, failed_ids, fifo_record, share_body, sqs_event, sqs_record
 
 MARGIN_MS = 600
 Transaction = Callable[[list[dict[str, Any]]], None]
@@ -146,3 +148,61 @@ def test_a_batch_too_big_for_the_invocation_s_time_says_so_in_an_error() -> None
     [error] = [line for line in captured.logs if line["message"] == NO_TIME_TO_WRITE_LOG]
     assert error["level"] == "ERROR" and error["batch_size"] == 10
     assert json.dumps(error)  # one plain JSON line
+
+
+def test_without_a_lambda_context_contention_retries_stop_at_the_backoff_s_bound() -> None:
+    """``lambda_handler(event, None)`` has a stand-in context whose time never runs down: no budget
+    to end the retries, so their count does."""
+
+    def always_conflicting(actions: list[dict[str, Any]]) -> None:
+        raise conflicted(actions)
+
+    dynamodb = StubDynamoDB(always_conflicting)
+    backoff = FullJitterBackoff(base_s=0.0001, cap_s=0.0001)
+    share_service = ShareService(dynamodb, ActivityService(dynamodb), backoff=backoff)  # type: ignore[arg-type]
+    processor = ShareBatchProcessor(
+        share_service, ShareRecordHandler(), max_parallel=10, deadline_margin_ms=MARGIN_MS
+    )
+    event = sqs_event(sqs_record(share_body("hot", event_id="e-1"), "m-1"))
+
+    for context in (None, LocalLambdaContext()):
+        dynamodb.attempts = 0
+        response = process_partial_response(
+            event=event,
+            record_handler=processor.record_handler.parse,
+            processor=processor,
+            context=context,  # type: ignore[arg-type]  # duck-typed like a LambdaContext
+        )
+        assert failed_ids(dict(response)) == ["m-1"]
+        assert dynamodb.attempts == backoff.max_retries + 1
+
+
+def test_on_a_fifo_queue_a_group_waiting_for_an_item_does_not_keep_another_group_from_starting() -> None:
+    hang = threading.Event()
+
+    def first_share_of_x_hangs(actions: list[dict[str, Any]]) -> None:
+        if actions[0]["Update"]["Key"]["PK"] == "ITEM#x" and dynamodb.attempts == 1:
+            hang.wait(10)
+
+    dynamodb = StubDynamoDB(first_share_of_x_hangs)
+    share_service = ShareService(dynamodb, ActivityService(dynamodb))  # type: ignore[arg-type]
+    processor = ShareBatchProcessor(
+        share_service, ShareRecordHandler(), max_parallel=2, deadline_margin_ms=MARGIN_MS
+    )
+    event = sqs_event(
+        fifo_record(share_body("x", event_id="e-1"), "g1-x", "g1", 0),
+        fifo_record(share_body("x", event_id="e-2"), "g2-x", "g2", 1),
+        fifo_record(share_body("y", event_id="e-3"), "g3-y", "g3", 2),
+    )
+
+    try:
+        response = process_partial_response(
+            event=event,
+            record_handler=processor.record_handler.parse,
+            processor=processor,
+            context=WallClockContext(budget_s=2.5),  # type: ignore[arg-type]  # duck-typed like a LambdaContext
+        )
+    finally:
+        hang.set()
+
+    assert failed_ids(dict(response)) == ["g1-x", "g2-x"]  # x stayed busy; y went on
