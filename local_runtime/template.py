@@ -25,6 +25,11 @@ from typing import Any
 from cfnlint.decode import cfn_yaml
 
 from local_runtime.name_limits import NAME_LIMITS
+from services.config import DEFAULT_DEADLINE_MARGIN_MS
+from services.deadline import REPORT_MS_PER_RECORD
+
+MIN_WRITE_TIME_MS = 1000
+"""The least time for a batch's writes that a deployment is allowed to leave."""
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_STACK_NAME = "share-worker-local"
@@ -197,6 +202,7 @@ class Stack:
             for assertion in rule.get("Assertions", []):
                 if not self._holds(assertion["Assert"]):
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
+        self._check_time_to_write()
         longest = self.longest_stack_name()
         if longest is not None and len(self.name) > longest.characters:
             derived = str(self.properties(longest.logical_id, longest.name_property)[longest.name_property])
@@ -205,6 +211,20 @@ class Stack:
                 f"derives from it allow {longest.characters}: the {longest.name_property} of "
                 f"{longest.logical_id}, {derived!r}, would have {len(derived)}, and AWS allows "
                 f"{longest.limit}"
+            )
+
+    def _check_time_to_write(self) -> None:
+        """Refuses a batch so big that the function's timeout leaves it no time to write: the worker
+        keeps its margin plus 0.5 ms a record back from every invocation (README, "Time budget").
+        CloudFormation cannot do this arithmetic; the worker says it in an error line at run time."""
+        batch_size, timeout_s = self.parameter("BatchSize"), self.parameter("FunctionTimeout")
+        kept_back_ms = DEFAULT_DEADLINE_MARGIN_MS + REPORT_MS_PER_RECORD * int(batch_size)
+        if int(timeout_s) * 1000 - kept_back_ms < MIN_WRITE_TIME_MS:
+            raise TemplateError(
+                f"BatchSize {batch_size} with FunctionTimeout {timeout_s} leaves less than "
+                f"{MIN_WRITE_TIME_MS} ms to write: each invocation keeps {kept_back_ms:.0f} ms back "
+                f"({DEFAULT_DEADLINE_MARGIN_MS} ms of margin and {REPORT_MS_PER_RECORD} ms a record); "
+                "lower BatchSize or raise FunctionTimeout"
             )
 
     def longest_stack_name(self) -> LongestStackName | None:

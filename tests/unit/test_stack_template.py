@@ -98,6 +98,11 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
         ),
         (
+            {"BatchSize": "10000", "FunctionTimeout": "10"},
+            "BatchSize 10000 with FunctionTimeout 10 leaves less than 1000 ms to write: each invocation "
+            "keeps 9500 ms back (4500 ms of margin and 0.5 ms a record); lower BatchSize or raise",
+        ),
+        (
             {"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "65"},
             "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
             "60, 90, 120, 180, 240, 300, got 65: one of the listed values: the queue's visibility timeout, "
