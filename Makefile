@@ -4,6 +4,15 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov has an environment of its own (tools/checkov-requirements.txt says why).
+CHECKOV_VENV := .venv-tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Offline: --skip-download fetches no guidelines or policies from Prisma Cloud (no API key is given), and
+# CKV_SKIP_PACKAGE_UPDATE_CHECK skips the look-up of checkov's latest release. Suppressions live in the
+# template's Metadata (README, "Template security scan"); a finding without one fails the target.
+CHECKOV := CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --framework cloudformation \
+	--skip-download --quiet --compact
+TRANSFORMED := build/template.transformed.json
 
 .PHONY: run test lint typecheck unit integration bench bench-moto reliability clean
 
@@ -18,15 +27,23 @@ $(STAMP): pyproject.toml src/requirements.txt scripts/find-python
 	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'share_worker_src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
 	@touch $(STAMP)
 
+$(CHECKOV_STAMP): tools/checkov-requirements.txt scripts/find-python
+	@test -x $(CHECKOV_VENV)/bin/python || "$$(scripts/find-python)" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r tools/checkov-requirements.txt
+	@touch $(CHECKOV_STAMP)
+
 # `make run EXISTING_TABLE=wardrobe-app`: the same loop on an app's table (template parameter ExistingTableName).
 run: $(STAMP)
 	$(PY) -m local_runtime.demo $(if $(EXISTING_TABLE),--existing-table $(EXISTING_TABLE))
 
-lint: $(STAMP)
+lint: $(STAMP) $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@# The SAM template as written; tests/unit/test_template.py also lints it after samtranslator's transform.
 	$(VENV)/bin/cfn-lint template.yaml
+	@# The security scan, on the template as written and as CloudFormation gets it after the SAM transform.
+	$(PY) -m tests.cloudformation $(TRANSFORMED)
+	$(CHECKOV) --file template.yaml --file $(TRANSFORMED)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -70,4 +87,4 @@ bench-moto: $(STAMP)
 	$(PY) -m bench.moto_transactions
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out
+	rm -rf $(VENV) .venv-tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out
