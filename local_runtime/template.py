@@ -219,9 +219,8 @@ class Stack:
             if name == "Fn::FindInMap":
                 return self._find_in_map(*(self.resolve(part) for part in argument))
             if name == "Fn::Sub":
-                if not isinstance(argument, str):
-                    raise TemplateError("only the one-string form of Fn::Sub is supported locally")
-                return _SUB_VARIABLE.sub(lambda match: str(self._sub_variable(match.group(1))), argument)
+                text, variables = (argument, {}) if isinstance(argument, str) else argument
+                return self._sub(text, {key: self.resolve(member) for key, member in variables.items()})
             if name == "Fn::If":
                 condition, if_true, if_false = argument
                 return self.resolve(if_true if self.condition(condition) else if_false)
@@ -273,8 +272,15 @@ class Stack:
             return str(self.properties(TABLE_ID, "TableName")["TableName"])
         return self._known(name)
 
-    def _sub_variable(self, name: str) -> str | int:
-        return self._known(name) if "." in name else self._ref(name)
+    def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
+        """``Fn::Sub``: a variable of its own map first, else a parameter, pseudo-parameter or resource."""
+
+        def value(name: str) -> Any:
+            if name in variables:
+                return variables[name]
+            return self._known(name) if "." in name else self._ref(name)
+
+        return _SUB_VARIABLE.sub(lambda match: str(value(match.group(1))), text)
 
     def _known(self, name: str) -> str:
         if name not in self.known:
