@@ -3,8 +3,8 @@
 SAM path: ``template.yaml`` with parameter values, through the SAM transform. CDK path: the
 ``ShareWorker`` construct with the matching props, synthesized, through the same transform. Both are
 then resolved as CloudFormation would for one stack name (resource references stay names), and the
-event source mapping, queue, DLQ, alarm, role, log group, function (all but its code) and outputs
-must be equal.
+event source mapping, queue, DLQ, alarms, dashboard, role, log group, function (all but its code) and
+outputs must be equal.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 
 from infra.share_worker import ShareWorker
+from infra.worker_props import AlarmThresholds
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, load_template
 from local_runtime.template import Stack as TemplateStack
 from tests.cloudformation import EveryResourceByName
@@ -30,6 +31,11 @@ COMPARED = [
     QUEUE_ID,
     DLQ_ID,
     "DeadLetterQueueAlarm",
+    "BacklogAgeAlarm",
+    "ProcessingErrorsAlarm",
+    "FunctionErrorsAlarm",
+    "FunctionThrottlesAlarm",
+    "ShareWorkerDashboard",
     "ShareWorkerRole",
     "ShareWorkerLogGroup",
     FUNCTION_ID,
@@ -50,6 +56,11 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "DedupTtlDays": 60,
             "ExistingTableName": "wardrobe-app",
             "AlarmTopicArn": TOPIC_ARN,
+            "BacklogAgeAlarmSeconds": 900,
+            "ProcessingErrorsAlarmThreshold": 2,
+            "ProcessingErrorsAlarmMinutes": 10,
+            "FunctionErrorsAlarmThreshold": 1,
+            "FunctionThrottlesAlarmThreshold": 3,
         },
         lambda stack: {
             "batch_size": 20,
@@ -60,6 +71,13 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "dedup_ttl_days": 60,
             "table": dynamodb.Table.from_table_name(stack, "AppTable", "wardrobe-app"),
             "alarm_topic": sns.Topic.from_topic_arn(stack, "Ops", TOPIC_ARN),
+            "alarm_thresholds": AlarmThresholds(
+                backlog_age=Duration.minutes(15),
+                processing_errors=2,
+                processing_errors_minutes=10,
+                function_errors=1,
+                function_throttles=3,
+            ),
         },
     ),
 }
