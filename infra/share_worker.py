@@ -41,7 +41,7 @@ from constructs import Construct
 
 from infra.bundling import PipBundling
 from infra.included_queue import IncludedQueue
-from infra.worker_props import parameter_values
+from infra.worker_props import AlarmThresholds, parameter_values
 from local_runtime.template import (
     DLQ_ID,
     FUNCTION_ID,
@@ -64,16 +64,18 @@ DOCKER_IMAGE_NEVER_PULLED = DockerImage.from_registry("public.ecr.aws/sam/build-
 
 
 class ShareWorker(Construct):
-    """The Share Worker: queue, DLQ and its alarm, function, event source mapping, least-privilege role.
+    """The Share Worker: queue, DLQ, function, event source mapping, least-privilege role, alarms, dashboard.
 
     ``table``: the app's table (string ``PK``/``SK``, TTL on ``ExpiresAt``); the worker then creates
     none and its role names that table only. Without it the worker gets a table of its own.
-    ``alarm_topic`` hears the DLQ alarm. The other props are the event source mapping's and the
-    queue's settings (template parameters ``BatchSize``, ``MaximumBatchingWindowInSeconds``,
-    ``MaximumConcurrency``, ``MaxReceiveCount``, ``FunctionTimeout``), and ``dedup_ttl_days`` how
-    long an applied event is remembered (``DedupTtlDays``). They are whole numbers (durations in
-    whole seconds) known at synth time: the template's constraints and rules are checked on them
-    when the construct is created (:mod:`infra.worker_props`).
+    ``alarm_topic`` hears every alarm, and ``alarm_thresholds``
+    (:class:`~infra.worker_props.AlarmThresholds`) says when they fire. The other props are the event
+    source mapping's and the queue's settings (template parameters ``BatchSize``,
+    ``MaximumBatchingWindowInSeconds``, ``MaximumConcurrency``, ``MaxReceiveCount``,
+    ``FunctionTimeout``), and ``dedup_ttl_days`` how long an applied event is remembered
+    (``DedupTtlDays``). They are whole numbers (durations in whole seconds) known at synth time: the
+    template's constraints and rules are checked on them when the construct is created
+    (:mod:`infra.worker_props`).
 
     ``function``, its ``role``, ``queue`` and ``dead_letter_queue`` stand for the template's own
     resources and take grants like constructs the app creates: a grant to ``function`` attaches a
@@ -95,6 +97,7 @@ class ShareWorker(Construct):
         function_timeout: Duration | None = None,
         dedup_ttl_days: int | None = None,
         alarm_topic: sns.ITopic | None = None,
+        alarm_thresholds: AlarmThresholds | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         try:
@@ -109,6 +112,7 @@ class ShareWorker(Construct):
                 function_timeout=function_timeout,
                 dedup_ttl_days=dedup_ttl_days,
                 alarm_topic=alarm_topic,
+                alarm_thresholds=alarm_thresholds,
             )
             tokens = {name: value for name, value in given.items() if Token.is_unresolved(value)}
             stack = Stack(

@@ -18,6 +18,8 @@ decides anything at synth time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Arn, ArnFormat, Duration, Token
 from aws_cdk import Stack as CdkStack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -27,6 +29,23 @@ ParameterValue = str | int
 REACHED_BY_NAME = (
     "the worker reaches its table by name (ExistingTableName) in the stack's own account and region"
 )
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When the worker's alarms fire (README, "Operator's runbook"); a field left out keeps the template's
+    default. Counts are per minute."""
+
+    backlog_age: Duration | None = None
+    """``BacklogAgeAlarmSeconds``: the queue's oldest message has waited longer than this."""
+    processing_errors: int | None = None
+    """``ProcessingErrorsAlarmThreshold``: more ``ProcessingErrors`` than this a minute..."""
+    processing_errors_minutes: int | None = None
+    """``ProcessingErrorsAlarmMinutes``: ...for this many minutes in a row."""
+    function_errors: int | None = None
+    """``FunctionErrorsAlarmThreshold``: more invocations failed whole than this."""
+    function_throttles: int | None = None
+    """``FunctionThrottlesAlarmThreshold``: more throttled invocations than this."""
 
 
 def parameter_values(
@@ -40,10 +59,12 @@ def parameter_values(
     function_timeout: Duration | None,
     dedup_ttl_days: float | None,
     alarm_topic: sns.ITopic | None,
+    alarm_thresholds: AlarmThresholds | None,
 ) -> dict[str, ParameterValue]:
     """The template parameters the props give (a prop left out gives none: the template's default)."""
     if table is not None:
         _refuse_another_environment(table, stack)
+    thresholds = alarm_thresholds or AlarmThresholds()
     given = {
         "BatchSize": _whole_number("batch_size", batch_size),
         "MaximumBatchingWindowInSeconds": _whole_seconds("max_batching_window", max_batching_window),
@@ -53,6 +74,19 @@ def parameter_values(
         "DedupTtlDays": _whole_number("dedup_ttl_days", dedup_ttl_days),
         "ExistingTableName": table.table_name if table else None,
         "AlarmTopicArn": alarm_topic.topic_arn if alarm_topic else None,
+        "BacklogAgeAlarmSeconds": _whole_seconds("alarm_thresholds.backlog_age", thresholds.backlog_age),
+        "ProcessingErrorsAlarmThreshold": _whole_number(
+            "alarm_thresholds.processing_errors", thresholds.processing_errors
+        ),
+        "ProcessingErrorsAlarmMinutes": _whole_number(
+            "alarm_thresholds.processing_errors_minutes", thresholds.processing_errors_minutes
+        ),
+        "FunctionErrorsAlarmThreshold": _whole_number(
+            "alarm_thresholds.function_errors", thresholds.function_errors
+        ),
+        "FunctionThrottlesAlarmThreshold": _whole_number(
+            "alarm_thresholds.function_throttles", thresholds.function_throttles
+        ),
     }
     return {name: value for name, value in given.items() if value is not None}
 

@@ -3,19 +3,25 @@
 cfn-lint alone validates SAM resources only against its own SAM schema, which lets through values
 such as ``MaximumConcurrency: 1`` in an SQS event. So templates are also transformed offline with
 samtranslator and the resulting CloudFormation is linted, as CloudFormation would see it.
+
+``python -m tests.cloudformation OUT`` writes ``template.yaml`` after the transform to ``OUT``, for the
+security scan of ``make lint``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from cfnlint.api import lint
 from samtranslator.translator.transform import transform
 
-from local_runtime.template import FUNCTION_ID
+from local_runtime.template import FUNCTION_ID, load_template
 
 CODE_URI_PLACEHOLDER = "s3://placeholder-bucket/share-worker.zip"
 
@@ -62,3 +68,14 @@ class EveryResourceByName(Mapping[str, str]):
 
     def __len__(self) -> int:
         return 0
+
+
+def write_transformed(out: Path) -> None:
+    """``template.yaml`` after the SAM transform, in the region ``sam`` would have unless one is set."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(sam_transformed(load_template()), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    write_transformed(Path(sys.argv[1]))

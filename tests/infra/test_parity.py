@@ -3,9 +3,9 @@
 SAM path: ``template.yaml`` with parameter values, through the SAM transform. CDK path: the
 ``ShareWorker`` construct with the matching props, synthesized, through the same transform. Both are
 then resolved as CloudFormation would for one stack name (resource references stay names, a table's
-is its name), and the event source mapping, queue, DLQ, alarm, role, log group, function (all but its
-code) and outputs must be equal, types included: the one difference allowed is CloudFormation's own,
-a parameter's value handed on as text (:class:`ParameterText`).
+is its name), and the event source mapping, queue, DLQ, alarms, dashboard, role, log group, function
+(all but its code) and outputs must be equal, types included: the one difference allowed is
+CloudFormation's own, a parameter's value handed on as text (:class:`ParameterText`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
 
 from infra.share_worker import ShareWorker
+from infra.worker_props import AlarmThresholds
 from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, load_template
 from local_runtime.template import Stack as TemplateStack
 from tests.cloudformation import EveryResourceByName
@@ -31,6 +32,11 @@ COMPARED = [
     QUEUE_ID,
     DLQ_ID,
     "DeadLetterQueueAlarm",
+    "BacklogAgeAlarm",
+    "ProcessingErrorsAlarm",
+    "FunctionErrorsAlarm",
+    "FunctionThrottlesAlarm",
+    "ShareWorkerDashboard",
     "ShareWorkerRole",
     "ShareWorkerLogGroup",
     FUNCTION_ID,
@@ -53,6 +59,11 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "DedupTtlDays": 60,
             "ExistingTableName": APP_TABLE,
             "AlarmTopicArn": TOPIC_ARN,
+            "BacklogAgeAlarmSeconds": 900,
+            "ProcessingErrorsAlarmThreshold": 2,
+            "ProcessingErrorsAlarmMinutes": 10,
+            "FunctionErrorsAlarmThreshold": 1,
+            "FunctionThrottlesAlarmThreshold": 3,
         },
         lambda stack: {
             "batch_size": 20,
@@ -63,6 +74,13 @@ CASES: dict[str, tuple[dict[str, str | int], Props]] = {
             "dedup_ttl_days": 60,
             "table": dynamodb.Table.from_table_name(stack, "AppTable", APP_TABLE),
             "alarm_topic": sns.Topic.from_topic_arn(stack, "Ops", TOPIC_ARN),
+            "alarm_thresholds": AlarmThresholds(
+                backlog_age=Duration.minutes(15),
+                processing_errors=2,
+                processing_errors_minutes=10,
+                function_errors=1,
+                function_throttles=3,
+            ),
         },
     ),
     "product owner's example on a table of the same stack (infra/app.py's shape)": (

@@ -16,11 +16,13 @@ from aws_cdk.assertions import Match, Template
 
 from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID
+from infra.worker_props import AlarmThresholds
+from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID, load_template
 from local_runtime.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
 from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, app_table, synthesize
 
+ALARM = "AWS::CloudWatch::Alarm"
 TABLE_ARN_OF_NAME = (
     "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}"
 )
@@ -146,16 +148,21 @@ def test_standalone_the_worker_has_a_table_of_its_own_with_keys_and_ttl(standalo
     assert function["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": TABLE_ID}
 
 
-def test_the_dlq_alarm_notifies_the_topic_only_when_one_is_given(
+def test_every_alarm_notifies_the_topic_only_when_one_is_given(
     on_app_table: Synthesized, standalone: Synthesized
 ) -> None:
     topic_id = on_app_table.logical_id(on_app_table.stack.node.find_child("Ops"))
 
-    heard = on_app_table.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
-    quiet = standalone.document["Resources"]["DeadLetterQueueAlarm"]["Properties"]
+    heard = on_app_table.template.find_resources(ALARM)
+    quiet = standalone.template.find_resources(ALARM)
 
-    assert (heard["AlarmActions"], heard["OKActions"]) == ([{"Ref": topic_id}], [{"Ref": topic_id}])
-    assert "AlarmActions" not in quiet and "OKActions" not in quiet
+    in_template = [id_ for id_, resource in load_template()["Resources"].items() if resource["Type"] == ALARM]
+    assert sorted(heard) == sorted(quiet) == sorted(in_template)
+    for alarm in heard.values():
+        actions = alarm["Properties"]["AlarmActions"], alarm["Properties"]["OKActions"]
+        assert actions == ([{"Ref": topic_id}], [{"Ref": topic_id}])
+    for alarm in quiet.values():
+        assert "AlarmActions" not in alarm["Properties"] and "OKActions" not in alarm["Properties"]
 
 
 @pytest.mark.parametrize("variant", ["on_app_table", "standalone"])
@@ -317,6 +324,14 @@ def test_grant_send_messages_grants_send_message_get_queue_attributes_and_get_qu
             r"the batching window \(AWS's recommendation\), is looked up for it",
         ),
         ({"batch_size": 20.7}, r"batch_size must be a whole number, got 20\.7"),
+        (
+            {"alarm_thresholds": AlarmThresholds(backlog_age=Duration.seconds(30))},
+            "parameter BacklogAgeAlarmSeconds must be at least 60, got 30",
+        ),
+        (
+            {"alarm_thresholds": AlarmThresholds(processing_errors_minutes=0.5)},  # type: ignore[arg-type]
+            r"alarm_thresholds.processing_errors_minutes must be a whole number, got 0\.5",
+        ),
         (
             {"batch_size": 20, "max_batching_window": Duration.seconds(1.5)},
             "max_batching_window must be a whole number of seconds, got 1 second 500 millis",

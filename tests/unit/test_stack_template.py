@@ -63,6 +63,15 @@ def test_an_intrinsic_the_local_runtime_cannot_resolve_is_named() -> None:
         Stack(template).properties(TABLE_ID, "TableName")
 
 
+def test_fn_sub_takes_a_variable_of_its_own_map_before_parameters_and_pseudo_parameters() -> None:
+    template = copy.deepcopy(load_template())
+    template["Resources"][TABLE_ID]["Properties"]["TableName"] = {
+        "Fn::Sub": ["${AWS::StackName}-${Receives}-${BatchSize}", {"Receives": {"Ref": "MaxReceiveCount"}}]
+    }
+
+    assert Stack(template, name="shop").properties(TABLE_ID, "TableName") == {"TableName": "shop-3-10"}
+
+
 def test_an_existing_table_name_replaces_the_stack_s_own_table() -> None:
     own, app = Stack(name="shop"), Stack(name="shop", overrides={"ExistingTableName": "wardrobe-app"})
 

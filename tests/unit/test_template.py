@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from local_runtime.template import (
     load_template,
 )
 from services.config import DEFAULT_DEADLINE_MARGIN_MS, MIN_DEDUP_TTL_DAYS
+from services.outcomes import PROCESSING_ERRORS_METRIC
 from tests.cloudformation import lint_findings
 
 ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 APP_TABLE = "wardrobe-app"
 APP_TABLE_ARN = f"arn:aws:dynamodb:us-east-1:123456789012:table/{APP_TABLE}"
 
@@ -53,6 +56,19 @@ def properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 def default(template: dict[str, Any], parameter: str) -> Any:
     return template["Parameters"][parameter]["Default"]
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+QUEUE_NAME = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [QUEUE_ID, "QueueName"]}}]
+FUNCTION_NAME = [{"Name": "FunctionName", "Value": {"Ref": FUNCTION_ID}}]
+RUNBOOK_ENTRY = re.compile(r'Runbook: README, "Operator\'s runbook", "([^"]+)"\.')
 
 
 def test_transformed_template_passes_cfn_lint(template: dict[str, Any], sam_transform: Any) -> None:
@@ -159,6 +175,102 @@ def test_alarm_fires_when_the_dlq_holds_a_message(template: dict[str, Any]) -> N
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ_ID, "QueueName"]}}]
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+@pytest.mark.parametrize(
+    ("alarm_id", "metric", "statistic", "threshold", "periods"),
+    [
+        (
+            "BacklogAgeAlarm",
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", QUEUE_NAME),
+            "Maximum",
+            "BacklogAgeAlarmSeconds",
+            1,
+        ),
+        (
+            "FunctionErrorsAlarm",
+            ("AWS/Lambda", "Errors", FUNCTION_NAME),
+            "Sum",
+            "FunctionErrorsAlarmThreshold",
+            1,
+        ),
+        (
+            "FunctionThrottlesAlarm",
+            ("AWS/Lambda", "Throttles", FUNCTION_NAME),
+            "Sum",
+            "FunctionThrottlesAlarmThreshold",
+            1,
+        ),
+    ],
+)
+def test_alarms_on_aws_metrics_take_their_threshold_from_a_parameter(
+    template: dict[str, Any],
+    alarm_id: str,
+    metric: tuple[str, str, list[dict[str, Any]]],
+    statistic: str,
+    threshold: str,
+    periods: int,
+) -> None:
+    alarm = properties(template, alarm_id)
+
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == metric
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == (statistic, 60, periods)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", {"Ref": threshold})
+
+
+def test_by_default_a_message_failing_through_its_retries_does_not_page_the_backlog_alarm(
+    template: dict[str, Any],
+) -> None:
+    """It waits MaxReceiveCount visibility timeouts before the DLQ takes it; the other alarms page for it."""
+    visibility = Stack(template).decided()["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"]
+
+    retries_s = default(template, "MaxReceiveCount") * int(visibility)
+    assert default(template, "BacklogAgeAlarmSeconds") > retries_s
+
+
+def test_the_processing_errors_alarm_watches_the_metric_the_worker_emits_for_minutes_in_a_row(
+    template: dict[str, Any],
+) -> None:
+    alarm = properties(template, "ProcessingErrorsAlarm")
+    environment = properties(template, FUNCTION_ID)["Environment"]["Variables"]
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        environment["POWERTOOLS_METRICS_NAMESPACE"],
+        PROCESSING_ERRORS_METRIC,
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Period"]) == ("Sum", 60)
+    assert alarm["Threshold"] == {"Ref": "ProcessingErrorsAlarmThreshold"}
+    # Every one of the evaluated periods must breach (no DatapointsToAlarm): minutes in a row.
+    assert alarm["EvaluationPeriods"] == {"Ref": "ProcessingErrorsAlarmMinutes"}
+    assert "DatapointsToAlarm" not in alarm
+
+
+def test_every_alarm_notifies_the_topic_and_names_its_entry_in_the_runbook(template: dict[str, Any]) -> None:
+    runbook = README.read_text().split("\n## Operator's runbook\n", 1)[1].split("\n## ", 1)[0]
+    topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+    for logical_id, alarm in alarms(template).items():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == topic, logical_id
+        assert alarm["TreatMissingData"] == "notBreaching", logical_id
+        [entry] = RUNBOOK_ENTRY.findall(" ".join(alarm["AlarmDescription"].split()))
+        assert f"\n### {entry}\n" in runbook, logical_id
+    assert len(alarms(template)) == 5
+
+
+def test_alarm_thresholds_are_numbers_with_bounds_and_defaults_within_them(template: dict[str, Any]) -> None:
+    thresholds = [
+        value["Ref"]
+        for alarm in alarms(template).values()
+        for value in (alarm["Threshold"], alarm["EvaluationPeriods"])
+        if isinstance(value, dict)
+    ]
+
+    assert len(thresholds) == 5
+    for name in thresholds:
+        declaration = template["Parameters"][name]
+        assert declaration["Type"] == "Number", name
+        assert declaration["MinValue"] <= declaration["Default"] <= declaration["MaxValue"], name
 
 
 def test_function_runtime_code_tracing_and_powertools_environment(template: dict[str, Any]) -> None:
@@ -273,3 +385,22 @@ def test_outputs_name_the_queue_dlq_and_table_and_export_the_queues_for_other_st
             "ShareEventsDeadLetterQueueArn",
         )
     }
+
+
+def test_every_suppressed_scanner_finding_carries_its_reason_and_is_in_the_readme(
+    template: dict[str, Any],
+) -> None:
+    """``make lint`` runs checkov, which honours these; the README's table explains each one."""
+    scan_section = README.read_text().split("\n### Template security scan\n", 1)[1].split("\n## ", 1)[0]
+    suppressed = [
+        (logical_id, skip)
+        for logical_id, resource in template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+    assert len(suppressed) == 8
+    for logical_id, skip in suppressed:
+        assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), logical_id
+        assert len(skip["comment"]) > 40, (logical_id, skip["id"])
+        row = next(line for line in scan_section.splitlines() if line.startswith(f"| `{skip['id']}`"))
+        assert f"`{logical_id}`" in row, (logical_id, skip["id"])
