@@ -41,7 +41,9 @@ class AlarmThresholds:
     processing_errors: int | None = None
     """``ProcessingErrorsAlarmThreshold``: more ``ProcessingErrors`` than this a minute..."""
     processing_errors_minutes: int | None = None
-    """``ProcessingErrorsAlarmMinutes``: ...for this many minutes in a row."""
+    """``ProcessingErrorsAlarmMinutes``: ...in this many minutes of the window..."""
+    processing_errors_window_minutes: int | None = None
+    """``ProcessingErrorsAlarmWindowMinutes``: ...of this many minutes."""
     function_errors: int | None = None
     """``FunctionErrorsAlarmThreshold``: more invocations failed whole than this."""
     function_throttles: int | None = None
@@ -80,6 +82,9 @@ def parameter_values(
         ),
         "ProcessingErrorsAlarmMinutes": _whole_number(
             "alarm_thresholds.processing_errors_minutes", thresholds.processing_errors_minutes
+        ),
+        "ProcessingErrorsAlarmWindowMinutes": _whole_number(
+            "alarm_thresholds.processing_errors_window_minutes", thresholds.processing_errors_window_minutes
         ),
         "FunctionErrorsAlarmThreshold": _whole_number(
             "alarm_thresholds.function_errors", thresholds.function_errors

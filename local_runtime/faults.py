@@ -85,6 +85,9 @@ class FaultKind(Enum):
     HANG = "hang"
     """The request is held, never relayed and never answered, until the proxy stops. Only forced
     (:meth:`FaultProxy.inject`): a random plan never draws it."""
+    TRICKLE = "trickle"
+    """The answer's headers come at once, then a byte a second until the proxy stops, so the SDK's read
+    timeout (a wait for bytes) never fires. Only forced, like ``HANG``."""
 
     def applies_to(self, operation: str) -> bool:
         only_for = {FaultKind.TRANSACTION_CONFLICT: TRANSACT_WRITE, FaultKind.UNPROCESSED_KEYS: BATCH_GET}
@@ -113,7 +116,7 @@ class FaultPlan:
     @classmethod
     def every_kind(cls, total_rate: float, *, slow_response_s: float = 0.05, seed: int = 0) -> FaultPlan:
         """``total_rate`` of DynamoDB requests faulted, split evenly over every kind that answers."""
-        kinds = [kind for kind in FaultKind if kind is not FaultKind.HANG]
+        kinds = [kind for kind in FaultKind if kind not in (FaultKind.HANG, FaultKind.TRICKLE)]
         share = total_rate / len(kinds)
         return cls({kind: share for kind in kinds}, slow_response_s=slow_response_s, seed=seed)
 
@@ -394,6 +397,9 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
             proxy.stopping.wait()
             self._reset_connection()
             return
+        if fault is FaultKind.TRICKLE:
+            self._trickle(proxy.stopping)
+            return
         if fault is FaultKind.THROTTLING:
             self._send(_error(400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."))
             return
@@ -460,6 +466,19 @@ class _ProxyRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _trickle(self, stopping: threading.Event) -> None:
+        self.send_response_only(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            while not stopping.wait(1.0):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        self._reset_connection()
 
     def _reset_connection(self) -> None:
         """Close the socket with SO_LINGER 0: the client gets a TCP RST, not an answer."""

@@ -30,6 +30,7 @@ from services.deadline import REPORT_MS_PER_RECORD
 
 MIN_WRITE_TIME_MS = 1000
 """The least time for a batch's writes that a deployment is allowed to leave."""
+PROCESSING_ERRORS_ALARM_MINUTES = ("ProcessingErrorsAlarmMinutes", "ProcessingErrorsAlarmWindowMinutes")
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
 DEFAULT_STACK_NAME = "share-worker-local"
@@ -203,6 +204,13 @@ class Stack:
                 if not self._holds(assertion["Assert"]):
                     raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'not met')}")
         self._check_time_to_write()
+        minutes, window = (self.parameter(name) for name in PROCESSING_ERRORS_ALARM_MINUTES)
+        if int(minutes) > int(window):
+            raise TemplateError(
+                f"ProcessingErrorsAlarmMinutes {minutes} is more than ProcessingErrorsAlarmWindowMinutes "
+                f"{window}: the minutes are counted in the window (CloudWatch refuses DatapointsToAlarm "
+                "above EvaluationPeriods)"
+            )
         longest = self.longest_stack_name()
         if longest is not None and len(self.name) > longest.characters:
             derived = str(self.properties(longest.logical_id, longest.name_property)[longest.name_property])

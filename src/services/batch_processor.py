@@ -50,7 +50,7 @@ from services.outcomes import (
 from services.record_handler import ParsedRecord, ShareRecordHandler
 from services.share_event import ShareEvent
 from services.share_service import ShareService
-from services.telemetry import annotate, carry_trace, count, logger
+from services.telemetry import annotate, carry_trace, close_abandoned_subsegments, count, logger
 
 CUTOFF_POLL_S = 0.5
 """The cutoff is re-read this often while waiting, so a context whose clock is not the wall clock works."""
@@ -123,6 +123,7 @@ class ShareBatchProcessor(BatchProcessor):
             # A thread still in a request is left behind; BatchResults ignores what it does next.
             pool.shutdown(wait=False, cancel_futures=True)
         final, retries = results.close()
+        close_abandoned_subsegments()
         report = BatchReport(deadline, len(records))
         responses = [
             self._report(record, parsed[index], final[index] or _unfinished(deadline), report)

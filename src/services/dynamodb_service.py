@@ -189,6 +189,17 @@ def _dynamodb_errors(operation: str) -> Iterator[None]:
         raise _retryable(operation, error) from error
 
 
+def error_code_of(error: Exception) -> str:
+    """What failed, in a word for the logs: DynamoDB's error code, the SDK's error for a failed
+    connection, else the worker's own error type (``UnexpectedError`` for a bug)."""
+    cause = error.__cause__
+    if isinstance(error, RetryableProcessingError) and isinstance(cause, ClientError):
+        return _error_code(cause)
+    if isinstance(error, RetryableProcessingError) and isinstance(cause, BotoCoreError):
+        return type(cause).__name__
+    return type(error).__name__
+
+
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 

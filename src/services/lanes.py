@@ -37,6 +37,8 @@ from services.telemetry import Annotation, traced
 
 Result = Settlement | Exception
 ITEM_SUBSEGMENT = "## share_item"
+ANNOTATION_VALUE_LIMIT = 1000
+"""X-Ray's limit on an annotation's value, in characters."""
 """One per transaction of a group of shares: its DynamoDB call (and retries) nest under it."""
 
 
@@ -272,8 +274,15 @@ def _as_repeat(first_copy: Result | None) -> Result:
 
 
 def _item_annotations(events: list[ShareEvent]) -> dict[str, Annotation]:
-    """``item_id``, and the group's eventIds separated by spaces: ``annotation.event_id CONTAINS "..."``."""
-    return {"item_id": events[0].item_id, "event_id": " ".join(event.event_id for event in events)}
+    """``item_id``, and the group's eventIds separated by spaces (``annotation.event_id CONTAINS "..."``),
+    as many whole ones as X-Ray keeps in one value; all of them are in the metadata's ``outcomes``."""
+    shown = ""
+    for event in events:
+        candidate = f"{shown} {event.event_id}" if shown else event.event_id
+        if len(candidate) > ANNOTATION_VALUE_LIMIT:
+            break
+        shown = candidate
+    return {"item_id": events[0].item_id, "event_id": shown}
 
 
 def _outcomes(events: list[ShareEvent], committed: CommitResult) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from services.dynamodb_service import error_code_of
 from services.errors import DeadlineApproaching, InvalidShareEvent, SkippedAfterGroupFailure
 from services.outcomes import (
     PROCESSING_ERRORS_METRIC,
@@ -92,7 +93,7 @@ class ShareRecordHandler:
         else:
             logger.error(
                 f"Share event failed and will be retried: {result}",
-                extra=context,
+                extra={**context, "error_code": error_code_of(result)},
                 exc_info=result if traceback else None,
             )
 

@@ -88,6 +88,35 @@ def carry_trace(work: Callable[Params, Result]) -> Callable[Params, Result]:
     return under_parent
 
 
+def close_abandoned_subsegments() -> None:
+    """Close what worker threads left open under the current entity (the handler's subsegment), marked
+    ``abandoned`` and as a fault: the X-Ray SDK sends no subsegment with an open child, so a thread still
+    in a request at the cutoff would otherwise cost the handler's subsegment and its annotations."""
+    active = tracer()
+    if active is None:
+        return
+    from aws_xray_sdk.core.exceptions.exceptions import AlreadyEndedException
+
+    recorder: Any = active.provider
+    for subsegment in _open_below(recorder.get_trace_entity()):
+        try:
+            subsegment.put_annotation("abandoned", True)
+            subsegment.add_fault_flag()
+            subsegment.close()
+        except AlreadyEndedException:  # its thread closed it meanwhile
+            continue
+
+
+def _open_below(entity: Any) -> list[Any]:
+    """The open subsegments under ``entity``, the deepest first."""
+    found: list[Any] = []
+    for child in list(getattr(entity, "subsegments", [])):
+        found += _open_below(child)
+        if child.in_progress:
+            found.append(child)
+    return found
+
+
 class TraceNotes:
     """Metadata for the subsegment of :func:`traced` (not indexed: read in the trace's details)."""
 

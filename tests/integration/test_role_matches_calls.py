@@ -38,12 +38,14 @@ LEADING_KEYS = ("ForAllValues:StringLike", "dynamodb:LeadingKeys")
 
 @dataclass(frozen=True)
 class Need:
-    """One IAM authorisation a request needs."""
+    """One IAM authorisation a request needs: one statement must allow the action for all its keys
+    (IAM evaluates a ``BatchGetItem`` once, ``dynamodb:LeadingKeys`` holding every key it reads; each
+    action of a transaction on its own)."""
 
     action: str
     enclosing: str | None
     """The operation enclosing the action (``None``: a call of its own)."""
-    partition_key: str
+    partition_keys: frozenset[str]
     table: str
 
 
@@ -53,7 +55,7 @@ def needs_of(request: SentRequest) -> set[Need]:
             Need(
                 IAM_ACTION_OF_TRANSACTION_ACTION[kind],
                 TRANSACTION,
-                _partition_key(action[kind].get("Key") or action[kind]["Item"]),
+                frozenset([_partition_key(action[kind].get("Key") or action[kind]["Item"])]),
                 action[kind]["TableName"],
             )
             for action in request.body["TransactItems"]
@@ -61,9 +63,13 @@ def needs_of(request: SentRequest) -> set[Need]:
         }
     if request.operation == "BatchGetItem":
         return {
-            Need(f"dynamodb:{request.operation}", None, _partition_key(key), table)
+            Need(
+                f"dynamodb:{request.operation}",
+                None,
+                frozenset(_partition_key(key) for key in read["Keys"]),
+                table,
+            )
             for table, read in request.body["RequestItems"].items()
-            for key in read["Keys"]
         }
     raise AssertionError(f"the handler sent {request.operation}, which this test does not know how to read")
 
@@ -85,16 +91,21 @@ def actions_of(statement: dict[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
-def allows(statements: list[dict[str, Any]], action: str, enclosing: str | None, partition_key: str) -> bool:
-    """Whether a statement grants the action; the conditions understood: enclosing operation, leading keys."""
+def allows(
+    statements: list[dict[str, Any]], action: str, enclosing: str | None, *partition_keys: str
+) -> bool:
+    """Whether ONE statement grants the action for all the keys; the conditions understood: enclosing
+    operation, leading keys."""
     for statement in statements:
         assert statement["Effect"] == "Allow"
-        if action in actions_of(statement) and _conditions_hold(statement, enclosing, partition_key):
+        if action in actions_of(statement) and _conditions_hold(statement, enclosing, partition_keys):
             return True
     return False
 
 
-def _conditions_hold(statement: dict[str, Any], enclosing: str | None, partition_key: str) -> bool:
+def _conditions_hold(
+    statement: dict[str, Any], enclosing: str | None, partition_keys: tuple[str, ...]
+) -> bool:
     conditions = {
         (operator, key): values
         for operator, by_key in statement.get("Condition", {}).items()
@@ -104,7 +115,7 @@ def _conditions_hold(statement: dict[str, Any], enclosing: str | None, partition
     if ENCLOSING_OPERATION in conditions and enclosing not in conditions[ENCLOSING_OPERATION]:
         return False
     patterns = conditions.get(LEADING_KEYS, ["*"])
-    return any(fnmatchcase(partition_key, pattern) for pattern in patterns)
+    return all(any(fnmatchcase(key, pattern) for pattern in patterns) for key in partition_keys)
 
 
 def every_path(share_table: ShareTable) -> list[dict[str, Any]]:
@@ -137,17 +148,19 @@ def test_the_role_grants_exactly_what_the_handler_calls_and_writes_only_inside_t
 
     needs = {need for request in log.requests for need in needs_of(request)}
     assert {need.table for need in needs} == {share_table.name}
-    assert {(need.action, need.enclosing, need.partition_key.split("#")[0]) for need in needs} == {
-        ("dynamodb:BatchGetItem", None, "ITEM"),
-        ("dynamodb:BatchGetItem", None, "EVENT"),
-        ("dynamodb:UpdateItem", TRANSACTION, "ITEM"),
-        ("dynamodb:PutItem", TRANSACTION, "EVENT"),
-        ("dynamodb:PutItem", TRANSACTION, "USER"),
+    assert {
+        (need.action, need.enclosing, frozenset(key.split("#")[0] for key in need.partition_keys))
+        for need in needs
+    } == {
+        ("dynamodb:BatchGetItem", None, frozenset({"ITEM", "EVENT"})),
+        ("dynamodb:UpdateItem", TRANSACTION, frozenset({"ITEM"})),
+        ("dynamodb:PutItem", TRANSACTION, frozenset({"EVENT"})),
+        ("dynamodb:PutItem", TRANSACTION, frozenset({"USER"})),
     }
 
     statements = dynamodb_statements(sam_transform(load_template()))
     refused = [
-        need for need in needs if not allows(statements, need.action, need.enclosing, need.partition_key)
+        need for need in needs if not allows(statements, need.action, need.enclosing, *need.partition_keys)
     ]
     assert refused == []
     granted = {action for statement in statements for action in actions_of(statement)}
@@ -157,4 +170,7 @@ def test_the_role_grants_exactly_what_the_handler_calls_and_writes_only_inside_t
     assert not allows(statements, "dynamodb:UpdateItem", TRANSACTION, "USER#u1"), "a feed entry updated"
     assert not allows(statements, "dynamodb:PutItem", TRANSACTION, "ITEM#public-item"), "an item replaced"
     assert not allows(statements, "dynamodb:BatchGetItem", None, "USER#u1"), "a feed read"
+    assert not allows(statements, "dynamodb:BatchGetItem", None, "ITEM#a", "USER#u1"), (
+        "a feed read among items"
+    )
     assert not allows(statements, "dynamodb:PutItem", TRANSACTION, "ORDER#1"), "an app's record written"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.faults import TRANSACT_WRITE, FaultKind, fault_proxy
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.integration.batches import shared_count
@@ -33,8 +34,11 @@ TRACES = ("1-6753a1b2-0123456789abcdef01234567", "1-6753a1b3-fedcba9876543210fed
 LAMBDA_SEGMENT_IDS = ("53995c3f42cd8ad8", "63995c3f42cd8ad9")
 
 
-def traced_run(invocations: list[dict[str, Any]], table: str, daemon: XRayDaemon, tmp_path: Path) -> Any:
+def traced_run(
+    invocations: list[dict[str, Any]], table: str, daemon: XRayDaemon, tmp_path: Path, **variables: str
+) -> Any:
     environment = {name: value for name, value in os.environ.items() if name != "POWERTOOLS_TRACE_DISABLED"}
+    environment.update(variables)
     environment.update(
         LAMBDA_TASK_ROOT=str(ROOT / "src"),
         AWS_LAMBDA_FUNCTION_NAME="share-worker-traced",
@@ -143,3 +147,38 @@ def _items(entities: list[TraceEntity], by_id: dict[str, TraceEntity], trace: st
         for entity in entities
         if entity.name == ITEM_SUBSEGMENT and _trace_of(entity, by_id) == trace
     }
+
+
+def test_a_batch_cut_off_by_a_hanging_transaction_still_sends_its_handler_subsegment(
+    aws: EmbeddedAws, share_table: ShareTable, tmp_path: Path
+) -> None:
+    """The threads still in a request at the cutoff leave their subsegments open; the SDK sends no
+    subsegment with an open child, so they are closed as abandoned, and the batch's counts arrive."""
+    items = ["item-a", "item-b"]
+    for item_id in items:
+        share_table.put_item(item_id, public=True)
+    event = sqs_event(
+        *(sqs_record(share_body(item_id, event_id=f"e-{item_id}"), f"m-{item_id}") for item_id in items)
+    )
+    invocation = {"traceHeader": f"Root={TRACES[0]};Parent={LAMBDA_SEGMENT_IDS[0]};Sampled=1", "event": event}
+
+    with fault_proxy(aws.endpoint_url) as proxy, XRayDaemon() as daemon:
+        proxy.inject(FaultKind.TRICKLE, times=100, operation=TRANSACT_WRITE)
+        [response] = traced_run(
+            [{**invocation, "budgetS": 6.0}],
+            share_table.name,
+            daemon,
+            tmp_path,
+            AWS_ENDPOINT_URL=proxy.endpoint_url,
+        )
+
+    assert failed_ids(response) == ["m-item-a", "m-item-b"]
+    entities = daemon.entities()
+    by_id = {entity.id: entity for entity in entities}
+    [handler] = [entity for entity in entities if entity.name == HANDLER_SUBSEGMENT]
+    assert (handler.annotations["FailedRecords"], handler.annotations["BatchSize"]) == (2, 2)
+    items_traced = [entity for entity in entities if entity.name == ITEM_SUBSEGMENT]
+    assert {entity.annotations["item_id"] for entity in items_traced} == set(items)
+    for entity in items_traced:
+        assert entity.annotations.get("abandoned") is True and entity.document.get("fault") is True
+        assert ancestors(entity, by_id)[0] == HANDLER_SUBSEGMENT

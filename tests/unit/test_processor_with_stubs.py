@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from botocore.exceptions import ClientError
 
 from local_runtime.capture import Captured, captured_telemetry
 from services.activity_service import ActivityService
@@ -106,6 +107,21 @@ def test_a_bug_in_one_item_s_transaction_fails_its_shares_only_and_the_lane_goes
     assert captured.metrics["ProcessingErrors"] == 1 and captured.metrics["ShareEventsProcessed"] == 1
     [failure] = [line for line in captured.logs if line.get("message_id") == "a1"]
     assert "unexpected error: KeyError" in failure["message"] and "Traceback" in failure["exception"]
+    assert failure["error_code"] == "UnexpectedError"
+
+
+def test_a_failed_record_s_log_line_names_dynamodb_s_error_code() -> None:
+    def table_gone(actions: list[dict[str, Any]]) -> None:
+        error = ClientError(
+            {"Error": {"Code": "ResourceNotFoundException", "Message": "no"}}, "TransactWriteItems"
+        )
+        raise RetryableProcessingError("TransactWriteItems failed: ResourceNotFoundException: no") from error
+
+    response, captured = run(StubDynamoDB(table_gone), sqs_event(sqs_record(share_body("a"), "m-1")), None)
+
+    assert failed_ids(response) == ["m-1"]
+    [failure] = [line for line in captured.logs if line.get("message_id") == "m-1"]
+    assert failure["error_code"] == "ResourceNotFoundException" and "exception" not in failure
 
 
 def test_records_reported_with_too_little_time_left_are_counted_and_summed_up_in_one_line() -> None:

@@ -107,6 +107,10 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
             "rule BatchSizeAboveTen: BatchSize above 10 needs MaximumBatchingWindowInSeconds of at least 1",
         ),
         (
+            {"ProcessingErrorsAlarmMinutes": "5", "ProcessingErrorsAlarmWindowMinutes": "4"},
+            "ProcessingErrorsAlarmMinutes 5 is more than ProcessingErrorsAlarmWindowMinutes 4",
+        ),
+        (
             {"BatchSize": "10000", "FunctionTimeout": "10"},
             "BatchSize 10000 with FunctionTimeout 10 leaves less than 1000 ms to write: each invocation "
             "keeps 9500 ms back (4500 ms of margin and 0.5 ms a record); lower BatchSize or raise",

@@ -241,9 +241,12 @@ def test_the_processing_errors_alarm_watches_the_metric_the_worker_emits_for_min
     assert alarm["Dimensions"] == [{"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]}]
     assert (alarm["Statistic"], alarm["Period"]) == ("Sum", 60)
     assert alarm["Threshold"] == {"Ref": "ProcessingErrorsAlarmThreshold"}
-    # Every one of the evaluated periods must breach (no DatapointsToAlarm): minutes in a row.
-    assert alarm["EvaluationPeriods"] == {"Ref": "ProcessingErrorsAlarmMinutes"}
-    assert "DatapointsToAlarm" not in alarm
+    # M of N minutes, not M in a row: a failed record comes back once per visibility timeout (185 s).
+    assert alarm["EvaluationPeriods"] == {"Ref": "ProcessingErrorsAlarmWindowMinutes"}
+    assert alarm["DatapointsToAlarm"] == {"Ref": "ProcessingErrorsAlarmMinutes"}
+    visibility = int(Stack(template).decided()["Resources"][QUEUE_ID]["Properties"]["VisibilityTimeout"])
+    window_s = 60 * default(template, "ProcessingErrorsAlarmWindowMinutes")
+    assert window_s // visibility >= default(template, "ProcessingErrorsAlarmMinutes") - 1
 
 
 def test_every_alarm_notifies_the_topic_and_names_its_entry_in_the_runbook(template: dict[str, Any]) -> None:
@@ -335,6 +338,30 @@ def test_the_role_reads_and_writes_this_table_only_and_writes_inside_transaction
     assert "ManagedPolicyArns" not in role
     function = transformed["Resources"][FUNCTION_ID]["Properties"]
     assert function["Role"] == {"Fn::GetAtt": ["ShareWorkerRole", "Arn"]}
+
+
+def test_the_role_s_other_statements_hold_what_the_event_source_logs_and_tracing_need_and_no_more(
+    template: dict[str, Any],
+) -> None:
+    """The event source mapping polls with the function's role (AWS's AWSLambdaSQSQueueExecutionRole:
+    these three actions); the function writes its own log group and X-Ray segments, nothing else."""
+    others = {
+        statement["Sid"]: (sorted(statement["Action"]), statement["Resource"])
+        for statement in role_statements(template)
+        if "dynamodb:" not in json.dumps(statement["Action"])
+    }
+
+    assert others == {
+        "ShareEventsQueue": (
+            ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            {"Fn::GetAtt": [QUEUE_ID, "Arn"]},
+        ),
+        "OwnLogGroup": (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            {"Fn::GetAtt": ["ShareWorkerLogGroup", "Arn"]},
+        ),
+        "XRayTracing": (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"),
+    }
 
 
 def test_on_the_app_table_the_function_and_its_role_name_that_table_only(
