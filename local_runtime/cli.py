@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from types import FrameType
@@ -236,10 +237,15 @@ def _add_run(commands: Any) -> None:
         "--batch-window",
         type=_at_least(0),
         metavar="SECONDS",
-        help="a batching window shorter than the template's (the queue's visibility timeout is sized for it)",
+        help="a batching window shorter than the template's (the queue's visibility timeout is sized for "
+        "it), as --param MaximumBatchingWindowInSeconds for this run",
     )
-    run.add_argument("--batch-size", type=_at_least(1), help="override the batch size")
-    run.add_argument("--max-concurrency", type=_at_least(1), help="override the maximum concurrency")
+    run.add_argument(
+        "--batch-size", type=_at_least(1), help="the batch size, as --param BatchSize for this run"
+    )
+    run.add_argument(
+        "--max-concurrency", type=_at_least(1), help="the maximum concurrency, as --param MaximumConcurrency"
+    )
     run.set_defaults(run_command=run_command)
 
 
@@ -353,23 +359,14 @@ def publish_command(session: Session) -> int:
 
 def run_command(session: Session) -> int:
     args = session.args
-    session.stack.validate()
+    stack = _run_stack(session)
+    stack.validate()
     _refuse_a_longer_window(session.stack, args.batch_window)
-    require_table(session.stack, boto3.client("dynamodb"))
-    overrides = {
-        name: value
-        for name, value in {
-            "retry_after_s": args.retry_after,
-            "batching_window_s": args.batch_window,
-            "batch_size": args.batch_size,
-            "maximum_concurrency": args.max_concurrency,
-        }.items()
-        if value is not None
-    }
+    require_table(stack, boto3.client("dynamodb"))
     settings = PollerSettings.from_stack(
-        session.stack, session.resources, stop_when_drained=args.until_drained, **overrides
+        stack, session.resources, stop_when_drained=args.until_drained, retry_after_s=args.retry_after
     )
-    function = session.stack.function()
+    function = stack.function()
     log.info(
         "polling %s: batch size %s, window %s s, concurrency %s, function timeout %s s",
         settings.queue_url,
@@ -454,6 +451,23 @@ def check_table_command(session: Session) -> int:
     problems = advice(findings)
     print("\n".join(f"- {problem}" for problem in problems) or f"{name} has what the worker needs.")
     return 1 if problems else 0
+
+
+def _run_stack(session: Session) -> Stack:
+    """The stack with ``run``'s own options as the parameters they stand for, so that
+    :meth:`Stack.validate` checks the values the poller runs with: Lambda refuses a batch above 10
+    without a window however the values are given."""
+    args = session.args
+    options = {
+        name: value
+        for name, value in (
+            ("BatchSize", args.batch_size),
+            ("MaximumBatchingWindowInSeconds", args.batch_window),
+            ("MaximumConcurrency", args.max_concurrency),
+        )
+        if value is not None
+    }
+    return replace(session.stack, overrides={**session.stack.overrides, **options})
 
 
 def _refuse_a_longer_window(stack: Stack, window_s: int | None) -> None:
