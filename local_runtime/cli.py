@@ -69,6 +69,8 @@ FOLLOW_UP_COMMANDS = (
     ("run", "--until-drained", "--retry-after", "1"),
 )
 """What ``serve`` suggests for another shell, after the options that name the same stack."""
+VISIBILITY_PARAMETERS = ("FunctionTimeout", "MaximumBatchingWindowInSeconds")
+"""The parameters the queue's visibility timeout is looked up for."""
 
 log = logging.getLogger("share-worker")
 
@@ -224,7 +226,8 @@ def _add_run(commands: Any) -> None:
         "concurrency and invokes the template's handler for each batch, in execution environments "
         "(one process each) with the function's environment variables and timeout. Stops on "
         "Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
-        "when the queue is empty.",
+        "when the queue is empty. Refuses to start if the provisioned queue's visibility timeout is "
+        "shorter than six times the function timeout plus the batching window.",
     )
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
     run.add_argument(
@@ -237,8 +240,8 @@ def _add_run(commands: Any) -> None:
         "--batch-window",
         type=_at_least(0),
         metavar="SECONDS",
-        help="a batching window shorter than the template's (the queue's visibility timeout is sized for "
-        "it), as --param MaximumBatchingWindowInSeconds for this run",
+        help="the batching window, as --param MaximumBatchingWindowInSeconds (checked as it is) for this run "
+        "only: the provisioned queue's visibility timeout must cover it",
     )
     run.add_argument(
         "--batch-size", type=_at_least(1), help="the batch size, as --param BatchSize for this run"
@@ -361,8 +364,8 @@ def run_command(session: Session) -> int:
     args = session.args
     stack = _run_stack(session)
     stack.validate()
-    _refuse_a_longer_window(session.stack, args.batch_window)
     require_table(stack, boto3.client("dynamodb"))
+    _refuse_a_short_visibility_timeout(session, stack)
     settings = PollerSettings.from_stack(
         stack, session.resources, stop_when_drained=args.until_drained, retry_after_s=args.retry_after
     )
@@ -470,17 +473,24 @@ def _run_stack(session: Session) -> Stack:
     return replace(session.stack, overrides={**session.stack.overrides, **options})
 
 
-def _refuse_a_longer_window(stack: Stack, window_s: int | None) -> None:
-    """The queue's visibility timeout grows with the template's window; gathering for longer than that
-    window would outlast it and receive the batch's first messages again."""
-    template_window_s = stack.event_source().batching_window_s
-    if window_s is not None and window_s > template_window_s:
-        visibility = stack.properties(QUEUE_ID, "VisibilityTimeout")["VisibilityTimeout"]
+def _refuse_a_short_visibility_timeout(session: Session, stack: Stack) -> None:
+    """The queue keeps the visibility timeout it was provisioned with, sized for that provisioning's
+    function timeout and batching window; a run with a longer timeout or window than those would see a
+    batch's first messages handed out again while it still gathers or runs (the same message twice in
+    one batch). What this run needs is the template's own lookup for its values."""
+    attributes = session.sqs.get_queue_attributes(
+        QueueUrl=session.resources.queue_url, AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]
+    provisioned_s = int(attributes["VisibilityTimeout"])
+    needed_s = int(stack.properties(QUEUE_ID, "VisibilityTimeout")["VisibilityTimeout"])
+    if provisioned_s < needed_s:
+        values = " ".join(f"--param {name}={stack.parameter(name)}" for name in VISIBILITY_PARAMETERS)
         raise CommandError(
-            f"--batch-window {window_s} is longer than the template's batching window, "
-            f"{template_window_s} s, for which the queue's visibility timeout ({visibility} s) is sized: "
-            "messages received early in the window could be handed out again before their batch ends; "
-            "choose the window with --param MaximumBatchingWindowInSeconds=N (and provision with it)"
+            f"the queue was provisioned with a visibility timeout of {provisioned_s} s, and this run needs "
+            f"{needed_s} s (six times its function timeout, {stack.function().timeout_s} s, plus its "
+            f"batching window, {stack.event_source().batching_window_s} s): a batch's first messages would "
+            f"be handed out again before it ends; provision the stack again with these values ({values}: "
+            "restart `share-worker serve` with them, or deploy them), or run with the ones it has"
         )
 
 
