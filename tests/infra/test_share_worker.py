@@ -362,7 +362,7 @@ def test_a_number_known_at_deploy_time_only_is_refused_with_the_reason() -> None
 
 def deploy_time_text(stack: Stack, name: str) -> str:
     """A ``CfnParameter`` of the app's stack, empty by default: what the review's probe passed."""
-    return CfnParameter(stack, name, default="").value_as_string
+    return str(CfnParameter(stack, name, default="").value_as_string)
 
 
 @pytest.mark.parametrize(
