@@ -3,8 +3,9 @@
 CDK's usual Python bundling runs ``pip`` inside a Docker image of the Lambda runtime. Everything the
 worker needs ships as pure-Python or ``manylinux`` wheels, so pip on the build machine can fetch the
 wheels of the function's platform instead (``--platform manylinux2014_aarch64 --only-binary=:all:``):
-no Docker, no compiler, the same packages Lambda would get. pip needs PyPI (or its cache) for that;
-when it cannot, bundling fails with pip's own reason in one line (:class:`BundlingFailed`), which
+no Docker, no compiler, the same packages Lambda would get. pip needs a package index it can reach
+for that (its cache alone does not do: its copies of the index's pages expire after minutes); when
+it cannot, bundling fails with pip's own reason in one line (:class:`BundlingFailed`), which
 ``infra/app.py`` prints with the way to synthesize without bundling. The offline tests skip bundling
 altogether with CDK's own switch, the ``aws:cdk:bundling-stacks`` context set to ``[]`` (see
 ``tests/infra``).
