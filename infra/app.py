@@ -2,11 +2,13 @@
 
 ``python infra/app.py`` (or ``cdk synth`` with ``cdk.json``) writes the cloud assembly to ``cdk.out/``;
 the CDK CLI sets ``CDK_OUTDIR`` itself. Synthesizing needs no AWS account. Bundling the function's
-code fetches its wheels with pip (PyPI or pip's cache); when pip cannot, the app says so in one line.
-``SHARE_WORKER_SKIP_BUNDLING=1`` skips bundling (for the template only: the code asset is then
-``src/`` without its dependencies, never to be deployed). It sets CDK's own switch, the context
-``aws:cdk:bundling-stacks`` to ``[]``, after the CLI's context: the CDK CLI sets that key itself (to
-the stacks it bundles), so ``-c aws:cdk:bundling-stacks=[]`` on its command line has no effect.
+code fetches its wheels with pip, which needs a package index it can reach (PyPI, or the one pip is
+configured for: pip's cache alone does not do, its copies of the index's pages expire after minutes);
+when pip cannot, the app says so in one line. Offline, ``SHARE_WORKER_SKIP_BUNDLING=1`` skips
+bundling (for the template only: the code asset is then ``src/`` without its dependencies, never to
+be deployed). It sets CDK's own switch, the context ``aws:cdk:bundling-stacks`` to ``[]``, after the
+CLI's context: the CDK CLI sets that key itself (to the stacks it bundles), so
+``-c aws:cdk:bundling-stacks=[]`` on its command line has no effect.
 
 The worker's settings are the product owner's own example: batches of 20 records gathered for up
 to 10 seconds, a message parked in the DLQ after its 5th receive.
@@ -15,6 +17,7 @@ to 10 seconds, a message parked in the DLQ after its 5th receive.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +33,9 @@ CDK_OUT = Path(__file__).resolve().parent.parent / "cdk.out"
 SKIP_BUNDLING_VARIABLE = "SHARE_WORKER_SKIP_BUNDLING"
 BUNDLING_FAILED = "Failed to bundle asset"
 """How jsii's error for a failed bundling begins."""
+BUNDLING_FOLDERS = "bundling-temp-*"
+"""The CDK's folders for a bundling in progress (or failed), in the cloud assembly's folder; a bundle
+that succeeded is renamed ``asset.<hash>``."""
 STACK_NAME = "wardrobe-app"
 
 
@@ -60,13 +66,17 @@ class WardrobeStack(Stack):
         )
 
 
-def build_app(app: App | None = None) -> App:
-    app = app or App(
+def build_app(app: App) -> App:
+    WardrobeStack(app, STACK_NAME)
+    return app
+
+
+def cli_app() -> App:
+    """The app as ``python infra/app.py`` or the CDK CLI runs it."""
+    return App(
         outdir=None if "CDK_OUTDIR" in os.environ else str(CDK_OUT),
         post_cli_context=bundling_switch(os.environ),
     )
-    WardrobeStack(app, STACK_NAME)
-    return app
 
 
 def bundling_switch(environ: Mapping[str, str]) -> dict[str, list[str]] | None:
@@ -75,12 +85,17 @@ def bundling_switch(environ: Mapping[str, str]) -> dict[str, list[str]] | None:
 
 
 def main(app: App | None = None) -> None:
-    """Synthesizes the app; a failed bundling ends with one line (jsii's error is a long traceback)."""
-    try:
+    """Synthesizes the app; a failed bundling ends with one line (jsii's error is a long traceback) and
+    leaves no folder behind: the CDK keeps the one it bundled into (``bundling-temp-<hash>-building``),
+    which holds nothing pip's one-line reason does not say."""
+    app = app or cli_app()
+    try:  # the CDK bundles when the asset is created, before synth
         build_app(app).synth()
     except RuntimeError as error:
         if BUNDLING_FAILED not in str(error):
             raise
+        for leftover in Path(app.outdir).glob(BUNDLING_FOLDERS):
+            shutil.rmtree(leftover, ignore_errors=True)
         text = str(error)
         reason = text[text.find(PIP_FAILED) :] if PIP_FAILED in text else text
         sys.exit(

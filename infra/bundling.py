@@ -3,8 +3,9 @@
 CDK's usual Python bundling runs ``pip`` inside a Docker image of the Lambda runtime. Everything the
 worker needs ships as pure-Python or ``manylinux`` wheels, so pip on the build machine can fetch the
 wheels of the function's platform instead (``--platform manylinux2014_aarch64 --only-binary=:all:``):
-no Docker, no compiler, the same packages Lambda would get. pip needs PyPI (or its cache) for that;
-when it cannot, bundling fails with pip's own reason in one line (:class:`BundlingFailed`), which
+no Docker, no compiler, the same packages Lambda would get. pip needs a package index it can reach
+for that (its cache alone does not do: its copies of the index's pages expire after minutes); when
+it cannot, bundling fails with pip's own reason in one line (:class:`BundlingFailed`), which
 ``infra/app.py`` prints with the way to synthesize without bundling. The offline tests skip bundling
 altogether with CDK's own switch, the ``aws:cdk:bundling-stacks`` context set to ``[]`` (see
 ``tests/infra``).
@@ -12,6 +13,8 @@ altogether with CDK's own switch, the ``aws:cdk:bundling-stacks`` context set to
 
 from __future__ import annotations
 
+import csv
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +33,12 @@ Runner = Callable[[Sequence[str]], Any]
 NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 """CDK's context that bundles no stack's assets."""
 PIP_FAILED = "pip could not install"
+SCRIPTS = "bin"
+"""Where ``pip install --target`` puts the console scripts of the dependencies (jmespath's ``jp.py``):
+Lambda runs none, and each names the Python that built the bundle in its first line, which would
+make the asset's hash (its S3 key) depend on the path of that Python."""
+SCRIPT_IN_RECORD = re.compile(rf"(\.\./)+{SCRIPTS}/")
+"""A script's path in a ``RECORD``: relative to the library folder, so outside it."""
 BYTECODE = ("__pycache__", "*.pyc")
 """What importing ``src/`` leaves beside it (tests do, through the venv's path): not shipped, and so
 not part of the asset's hash (the bundle's), or the same code would be uploaded again as a new version."""
@@ -93,5 +102,24 @@ class PipBundling:
         jsii calls it with the ``BundlingOptions`` as one positional argument.
         """
         self.run(self.pip_command(output_dir))
+        drop_scripts(Path(output_dir))
         shutil.copytree(self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*BYTECODE))
         return True
+
+
+def drop_scripts(target: Path) -> None:
+    """Removes :data:`SCRIPTS` from what pip installed into ``target``, and their lines from the
+    ``RECORD`` of each distribution (which holds each script's hash), so that the bundle is the same
+    whichever Python built it. pip writes a script's path relative to the library folder of the
+    install scheme it uses for ``--target``, ``../../bin/jp.py``."""
+    shutil.rmtree(target / SCRIPTS, ignore_errors=True)
+    for record in target.glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not _names_a_script(line)]
+        if kept != lines:
+            record.write_text("".join(kept))
+
+
+def _names_a_script(record_line: str) -> bool:
+    fields = next(csv.reader([record_line]), None) or [""]
+    return SCRIPT_IN_RECORD.match(fields[0]) is not None

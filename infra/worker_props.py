@@ -12,15 +12,20 @@ runtime's reader of the template; what is refused here is what never reaches a p
   known at deploy time only: ``ExistingTableName`` is a name, and the template builds the table's
   ARN (and the function finds the table) in the stack's own account and region.
 
-A table or topic given as a token (a resource of the same app) is fine: only whether it is given
-decides anything at synth time.
+A table or topic given as a token (a resource of the same app, another stack's, an ``Fn::ImportValue``)
+is fine: only whether it is given decides anything at synth time. One that names a ``CfnParameter``
+of the app's stack is not: its value could be empty or no name at all, and the conditions decided
+here (does the stack create its table, do the alarms notify a topic) and ``ExistingTableName``'s
+pattern would never see it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import Arn, ArnFormat, Duration, Token
+from aws_cdk import Arn, ArnFormat, CfnParameter, Duration, Token
 from aws_cdk import Stack as CdkStack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sns as sns
@@ -66,6 +71,25 @@ def parameter_values(
     """The template parameters the props give (a prop left out gives none: the template's default)."""
     if table is not None:
         _refuse_another_environment(table, stack)
+        _refuse_a_parameter(
+            "table's name",
+            table.table_name,
+            stack,
+            "checks ExistingTableName's pattern and decides whether the stack creates a table",
+            'TABLE_NAME "" for the function and a role on table/',
+            "the table itself: a Table of the app, or Table.from_table_name with the name written out or "
+            "from Fn.import_value",
+        )
+    if alarm_topic is not None:
+        _refuse_a_parameter(
+            "alarm_topic's ARN",
+            alarm_topic.topic_arn,
+            stack,
+            "decides whether the alarms notify a topic",
+            'AlarmActions [""] for every alarm',
+            "the topic itself: a Topic of the app, or Topic.from_topic_arn with the ARN written out or "
+            "from Fn.import_value",
+        )
     thresholds = alarm_thresholds or AlarmThresholds()
     given = {
         "BatchSize": _whole_number("batch_size", batch_size),
@@ -146,3 +170,35 @@ def _refuse_another_environment(table: dynamodb.ITable, stack: CdkStack) -> None
                     f"table {table.table_name} is in {what} {table_s}, the stack in {what} {stack_s}: "
                     f"{REACHED_BY_NAME}; deploy the worker where the table is"
                 )
+
+
+def _refuse_a_parameter(
+    prop: str, value: str, stack: CdkStack, skipped: str, empty: str, instead: str
+) -> None:
+    """Refuses a value that refers to a ``CfnParameter`` of the stack, however deep in an intrinsic
+    (``Table.from_table_arn`` of one cuts the name out of it): see the module docstring."""
+    if not Token.is_unresolved(value):
+        return
+    parameters = {
+        stack.resolve(node.logical_id) for node in stack.node.find_all() if isinstance(node, CfnParameter)
+    }
+    named = [name for name in _references(stack.resolve(value)) if name in parameters]
+    if named:
+        raise ValueError(
+            f"{prop} is the stack's CfnParameter {named[0]}, a value known at deploy time only: the "
+            f"construct {skipped} when it is created, and such a value skips that (an empty one would give "
+            f"{empty}); pass {instead}; to choose it at deploy time, deploy template.yaml with SAM and its "
+            "parameters"
+        )
+
+
+def _references(expression: Any) -> Iterator[str]:
+    """The logical IDs every ``Ref`` of a resolved CloudFormation expression names."""
+    if isinstance(expression, dict):
+        if list(expression) == ["Ref"]:
+            yield str(expression["Ref"])
+        for member in expression.values():
+            yield from _references(member)
+    elif isinstance(expression, list):
+        for member in expression:
+            yield from _references(member)

@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from types import FrameType
@@ -68,6 +69,8 @@ FOLLOW_UP_COMMANDS = (
     ("run", "--until-drained", "--retry-after", "1"),
 )
 """What ``serve`` suggests for another shell, after the options that name the same stack."""
+VISIBILITY_PARAMETERS = ("FunctionTimeout", "MaximumBatchingWindowInSeconds")
+"""The parameters the queue's visibility timeout is looked up for."""
 
 log = logging.getLogger("share-worker")
 
@@ -223,7 +226,8 @@ def _add_run(commands: Any) -> None:
         "concurrency and invokes the template's handler for each batch, in execution environments "
         "(one process each) with the function's environment variables and timeout. Stops on "
         "Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
-        "when the queue is empty.",
+        "when the queue is empty. Refuses to start if the provisioned queue's visibility timeout is "
+        "shorter than six times the function timeout plus the batching window.",
     )
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
     run.add_argument(
@@ -236,10 +240,15 @@ def _add_run(commands: Any) -> None:
         "--batch-window",
         type=_at_least(0),
         metavar="SECONDS",
-        help="a batching window shorter than the template's (the queue's visibility timeout is sized for it)",
+        help="the batching window, as --param MaximumBatchingWindowInSeconds (checked as it is) for this run "
+        "only: the provisioned queue's visibility timeout must cover it",
     )
-    run.add_argument("--batch-size", type=_at_least(1), help="override the batch size")
-    run.add_argument("--max-concurrency", type=_at_least(1), help="override the maximum concurrency")
+    run.add_argument(
+        "--batch-size", type=_at_least(1), help="the batch size, as --param BatchSize for this run"
+    )
+    run.add_argument(
+        "--max-concurrency", type=_at_least(1), help="the maximum concurrency, as --param MaximumConcurrency"
+    )
     run.set_defaults(run_command=run_command)
 
 
@@ -353,23 +362,14 @@ def publish_command(session: Session) -> int:
 
 def run_command(session: Session) -> int:
     args = session.args
-    session.stack.validate()
-    _refuse_a_longer_window(session.stack, args.batch_window)
-    require_table(session.stack, boto3.client("dynamodb"))
-    overrides = {
-        name: value
-        for name, value in {
-            "retry_after_s": args.retry_after,
-            "batching_window_s": args.batch_window,
-            "batch_size": args.batch_size,
-            "maximum_concurrency": args.max_concurrency,
-        }.items()
-        if value is not None
-    }
+    stack = _run_stack(session)
+    stack.validate()
+    require_table(stack, boto3.client("dynamodb"))
+    _refuse_a_short_visibility_timeout(session, stack)
     settings = PollerSettings.from_stack(
-        session.stack, session.resources, stop_when_drained=args.until_drained, **overrides
+        stack, session.resources, stop_when_drained=args.until_drained, retry_after_s=args.retry_after
     )
-    function = session.stack.function()
+    function = stack.function()
     log.info(
         "polling %s: batch size %s, window %s s, concurrency %s, function timeout %s s",
         settings.queue_url,
@@ -456,17 +456,41 @@ def check_table_command(session: Session) -> int:
     return 1 if problems else 0
 
 
-def _refuse_a_longer_window(stack: Stack, window_s: int | None) -> None:
-    """The queue's visibility timeout grows with the template's window; gathering for longer than that
-    window would outlast it and receive the batch's first messages again."""
-    template_window_s = stack.event_source().batching_window_s
-    if window_s is not None and window_s > template_window_s:
-        visibility = stack.properties(QUEUE_ID, "VisibilityTimeout")["VisibilityTimeout"]
+def _run_stack(session: Session) -> Stack:
+    """The stack with ``run``'s own options as the parameters they stand for, so that
+    :meth:`Stack.validate` checks the values the poller runs with: Lambda refuses a batch above 10
+    without a window however the values are given."""
+    args = session.args
+    options = {
+        name: value
+        for name, value in (
+            ("BatchSize", args.batch_size),
+            ("MaximumBatchingWindowInSeconds", args.batch_window),
+            ("MaximumConcurrency", args.max_concurrency),
+        )
+        if value is not None
+    }
+    return replace(session.stack, overrides={**session.stack.overrides, **options})
+
+
+def _refuse_a_short_visibility_timeout(session: Session, stack: Stack) -> None:
+    """The queue keeps the visibility timeout it was provisioned with, sized for that provisioning's
+    function timeout and batching window; a run with a longer timeout or window than those would see a
+    batch's first messages handed out again while it still gathers or runs (the same message twice in
+    one batch). What this run needs is the template's own lookup for its values."""
+    attributes = session.sqs.get_queue_attributes(
+        QueueUrl=session.resources.queue_url, AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]
+    provisioned_s = int(attributes["VisibilityTimeout"])
+    needed_s = int(stack.properties(QUEUE_ID, "VisibilityTimeout")["VisibilityTimeout"])
+    if provisioned_s < needed_s:
+        values = " ".join(f"--param {name}={stack.parameter(name)}" for name in VISIBILITY_PARAMETERS)
         raise CommandError(
-            f"--batch-window {window_s} is longer than the template's batching window, "
-            f"{template_window_s} s, for which the queue's visibility timeout ({visibility} s) is sized: "
-            "messages received early in the window could be handed out again before their batch ends; "
-            "choose the window with --param MaximumBatchingWindowInSeconds=N (and provision with it)"
+            f"the queue was provisioned with a visibility timeout of {provisioned_s} s, and this run needs "
+            f"{needed_s} s (six times its function timeout, {stack.function().timeout_s} s, plus its "
+            f"batching window, {stack.event_source().batching_window_s} s): a batch's first messages would "
+            f"be handed out again before it ends; provision the stack again with these values ({values}: "
+            "restart `share-worker serve` with them, or deploy them), or run with the ones it has"
         )
 
 

@@ -131,18 +131,26 @@ class Stack:
 
     def parameter(self, name: str) -> str | int:
         """The override, else the default; a ``Number`` parameter comes back as an ``int``."""
-        declaration = self.template.get("Parameters", {}).get(name)
-        if declaration is None:
-            raise TemplateError(f"template has no parameter {name}")
-        value = self.overrides.get(name, declaration.get("Default"))
-        if value is None:
-            raise TemplateError(f"parameter {name} has no default and no value was given")
-        if declaration.get("Type") == "Number":
+        value = self._given(name)
+        if self._declaration(name).get("Type") == "Number":
             try:
                 return int(value)
             except ValueError:
                 raise TemplateError(f"parameter {name} must be a whole number, got {value!r}") from None
         return str(value)
+
+    def _declaration(self, name: str) -> dict[str, Any]:
+        declaration: dict[str, Any] | None = self.template.get("Parameters", {}).get(name)
+        if declaration is None:
+            raise TemplateError(f"template has no parameter {name}")
+        return declaration
+
+    def _given(self, name: str) -> str | int:
+        """The override, else the default, as given: CloudFormation checks ``AllowedValues`` on this text."""
+        value: str | int | None = self.overrides.get(name, self._declaration(name).get("Default"))
+        if value is None:
+            raise TemplateError(f"parameter {name} has no default and no value was given")
+        return value
 
     def event_source(self) -> EventSource:
         event = self.resource(FUNCTION_ID)["Properties"]["Events"][EVENT_SOURCE_ID]
@@ -196,7 +204,7 @@ class Stack:
             if name not in declared:
                 raise TemplateError(f"template has no parameter {name}")
         for name, declaration in declared.items():
-            _check_constraints(name, declaration, self.parameter(name))
+            _check_constraints(name, declaration, self.parameter(name), _text(self._given(name)))
         for name, rule in self.template.get("Rules", {}).items():
             if "RuleCondition" in rule and not self._holds(rule["RuleCondition"]):
                 continue
@@ -390,17 +398,18 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | int) -> None:
-    """``MinValue``/``MaxValue``, ``AllowedValues`` and ``AllowedPattern``, as CloudFormation checks them."""
+def _check_constraints(name: str, declaration: Mapping[str, Any], value: str | int, text: str) -> None:
+    """``MinValue``/``MaxValue`` on the number, ``AllowedValues`` and ``AllowedPattern`` on the ``text``
+    given, as CloudFormation checks them: ``05`` is not one of ``0, 5, 10``, though the number 5 is."""
     if "MinValue" in declaration and int(value) < declaration["MinValue"]:
         raise TemplateError(f"parameter {name} must be at least {declaration['MinValue']}, got {value}")
     if "MaxValue" in declaration and int(value) > declaration["MaxValue"]:
         raise TemplateError(f"parameter {name} must be at most {declaration['MaxValue']}, got {value}")
     allowed = [_text(member) for member in declaration.get("AllowedValues", [])]
-    if allowed and _text(value) not in allowed:
+    if allowed and text not in allowed:
         why = f": {declaration['ConstraintDescription']}" if "ConstraintDescription" in declaration else ""
-        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {value}{why}")
+        raise TemplateError(f"parameter {name} must be one of {', '.join(allowed)}, got {text}{why}")
     pattern = declaration.get("AllowedPattern")
-    if pattern is not None and not re.fullmatch(pattern, _text(value)):
+    if pattern is not None and not re.fullmatch(pattern, text):
         hint = declaration.get("ConstraintDescription", f"the pattern {pattern}")
-        raise TemplateError(f"parameter {name} must be {hint}, got {value!r}")
+        raise TemplateError(f"parameter {name} must be {hint}, got {text!r}")

@@ -35,7 +35,7 @@ def test_the_app_synthesizes_the_worker_on_the_app_s_table(tmp_path: Path) -> No
     assert function["Events"]["ShareEvents"]["Properties"]["BatchSize"] == 20
 
 
-def test_offline_a_failed_bundling_ends_with_one_line_saying_what_failed_and_what_to_do(
+def test_offline_a_failed_bundling_ends_with_one_line_saying_what_failed_and_what_to_do_and_no_leftovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PIP_NO_INDEX", "1")
@@ -52,6 +52,7 @@ def test_offline_a_failed_bundling_ends_with_one_line_saying_what_failed_and_wha
         "); to synthesize the template without it (not for deploying): SHARE_WORKER_SKIP_BUNDLING=1"
     )
     assert "\n" not in message
+    assert not list(tmp_path.glob("bundling-temp-*"))  # the CDK's folder for the failed bundling
 
 
 def test_the_skip_variable_wins_over_the_context_the_cdk_cli_sets(

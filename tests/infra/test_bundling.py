@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import shutil
 import sys
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra import share_worker
-from infra.bundling import PipBundling
+from infra.bundling import PipBundling, Runner
 from infra.share_worker import SOURCE
 from local_runtime.template import FUNCTION_ID
 from tests.infra.conftest import synthesize
@@ -69,10 +70,33 @@ def pip_offline(command: Sequence[str]) -> None:
     (target / "boto3" / "__init__.py").write_text("# a dependency\n")
 
 
-def code_key(source: Path, monkeypatch: pytest.MonkeyPatch, *, bundled: bool = True) -> str:
-    """The S3 key of the function's code, synthesized from ``source`` (bundled with :func:`pip_offline`)."""
+def pip_run_by(python: str) -> Runner:
+    """Stands in for pip run by ``python``: a dependency with a console script, as pip installs jmespath
+    (its ``jp.py`` begins with the path of the Python that ran pip, and its ``RECORD`` holds its hash)."""
+
+    def install(command: Sequence[str]) -> None:
+        target = Path(command[command.index("--target") + 1])
+        script = f"#!{python}\nimport jmespath\n"
+        (target / "bin").mkdir(parents=True, exist_ok=True)
+        (target / "bin" / "jp.py").write_text(script)
+        (target / "jmespath").mkdir(exist_ok=True)
+        (target / "jmespath" / "__init__.py").write_text("# a dependency\n")
+        (target / "jmespath-1.1.0.dist-info").mkdir(exist_ok=True)
+        (target / "jmespath-1.1.0.dist-info" / "RECORD").write_text(
+            f"../../bin/jp.py,sha256={hashlib.sha256(script.encode()).hexdigest()},{len(script)}\n"
+            "jmespath/__init__.py,sha256=0,15\n"
+            "jmespath-1.1.0.dist-info/RECORD,,\n"
+        )
+
+    return install
+
+
+def code_key(
+    source: Path, monkeypatch: pytest.MonkeyPatch, *, bundled: bool = True, pip: Runner = pip_offline
+) -> str:
+    """The S3 key of the function's code, synthesized from ``source`` (bundled with ``pip``)."""
     monkeypatch.setattr(share_worker, "SOURCE", source)
-    monkeypatch.setattr(share_worker, "PipBundling", functools.partial(PipBundling, run=pip_offline))
+    monkeypatch.setattr(share_worker, "PipBundling", functools.partial(PipBundling, run=pip))
     document = synthesize(
         lambda stack: share_worker.ShareWorker(stack, "ShareWorker"), bundled=bundled
     ).document
@@ -113,3 +137,24 @@ def test_bundling_copies_no_bytecode(source: Path, tmp_path: Path) -> None:
 
     assert (output / "handler.py").exists()
     assert not list(output.rglob("__pycache__")) and not list(output.rglob("*.pyc"))
+
+
+def test_the_code_s_key_is_the_same_whichever_python_path_ran_pip(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another checkout, venv or machine builds the same bundle for the same code: nothing uploaded again."""
+    assert code_key(source, monkeypatch, pip=pip_run_by("/work/main/.venv/bin/python")) == code_key(
+        source, monkeypatch, pip=pip_run_by("/tmp/elsewhere/venv/bin/python")
+    )
+
+
+def test_bundling_ships_no_console_scripts_and_no_record_of_them(source: Path, tmp_path: Path) -> None:
+    output = tmp_path / "asset"
+
+    PipBundling(source, "python3.12", "arm64", run=pip_run_by(sys.executable)).try_bundle(str(output), None)
+
+    assert not (output / "bin").exists()
+    assert (output / "jmespath-1.1.0.dist-info" / "RECORD").read_text() == (
+        "jmespath/__init__.py,sha256=0,15\njmespath-1.1.0.dist-info/RECORD,,\n"
+    )
+    assert (output / "jmespath" / "__init__.py").exists() and (output / "handler.py").exists()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, CfnParameter, Duration, Environment, NestedStack, Stack
+from aws_cdk import App, CfnParameter, Duration, Environment, Fn, NestedStack, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -356,6 +358,74 @@ def test_a_number_known_at_deploy_time_only_is_refused_with_the_reason() -> None
         "construct checks the template's constraints and rules when it is created, so it needs the number",
     ):
         synthesize(build)
+
+
+def deploy_time_text(stack: Stack, name: str) -> str:
+    """A ``CfnParameter`` of the app's stack, empty by default: what the review's probe passed."""
+    return str(CfnParameter(stack, name, default="").value_as_string)
+
+
+@pytest.mark.parametrize(
+    ("props", "refused"),
+    [
+        (
+            lambda stack: {
+                "table": dynamodb.Table.from_table_name(stack, "T", deploy_time_text(stack, "Name"))
+            },
+            "table's name is the stack's CfnParameter Name, a value known at deploy time only: the construct "
+            "checks ExistingTableName's pattern and decides whether the stack creates a table when it is "
+            'created, and such a value skips that (an empty one would give TABLE_NAME "" for the function '
+            "and a role on table/); pass the table itself: a Table of the app, or Table.from_table_name with "
+            "the name written out or from Fn.import_value; to choose it at deploy time, deploy template.yaml "
+            "with SAM and its parameters",
+        ),
+        (
+            lambda stack: {
+                "table": dynamodb.Table.from_table_arn(stack, "T", deploy_time_text(stack, "Arn"))
+            },
+            "table's name is the stack's CfnParameter Arn, a value known at deploy time only",
+        ),
+        (
+            lambda stack: {
+                "alarm_topic": sns.Topic.from_topic_arn(stack, "Ops", deploy_time_text(stack, "Topic"))
+            },
+            "alarm_topic's ARN is the stack's CfnParameter Topic, a value known at deploy time only: the "
+            "construct decides whether the alarms notify a topic when it is created, and such a value skips "
+            'that (an empty one would give AlarmActions [""] for every alarm); pass the topic itself: a '
+            "Topic of the app, or Topic.from_topic_arn with the ARN written out or from Fn.import_value",
+        ),
+    ],
+    ids=["a table name", "a table ARN", "a topic ARN"],
+)
+def test_a_table_or_topic_from_a_cfn_parameter_is_refused_its_value_would_skip_the_template_s_checks(
+    props: Callable[[Stack], dict[str, Any]], refused: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"ShareWorker 'ShareWorker': {refused}")):
+        synthesize(lambda stack: ShareWorker(stack, "ShareWorker", **props(stack)))
+
+
+def test_a_table_and_topic_imported_from_other_stacks_are_used_as_the_deploy_gives_them() -> None:
+    """``Fn::ImportValue``, and resources of another stack of the app (CDK exports and imports them),
+    are deploy-time values that name no parameter: nothing decided at synth time depends on them."""
+    app = App(context=NO_BUNDLING)
+    data = Stack(app, "data", env=SOME_ENVIRONMENT)
+    stack = Stack(app, STACK_NAME, env=SOME_ENVIRONMENT)
+    CfnParameter(stack, "Unrelated", default="")
+    ShareWorker(stack, "ShareWorker", table=app_table(data), alarm_topic=sns.Topic(data, "Ops"))
+    imported = Stack(app, "imported", env=SOME_ENVIRONMENT)
+    ShareWorker(
+        imported,
+        "ShareWorker",
+        table=dynamodb.Table.from_table_name(imported, "T", Fn.import_value("wardrobe-table")),
+        alarm_topic=sns.Topic.from_topic_arn(imported, "Ops", Fn.import_value("ops-topic")),
+    )
+
+    for worker_stack in (stack, imported):
+        resources = Template.from_stack(worker_stack).to_json()["Resources"]
+        table_name = resources[FUNCTION_ID]["Properties"]["Environment"]["Variables"]["TABLE_NAME"]
+        [action] = resources["DeadLetterQueueAlarm"]["Properties"]["AlarmActions"]
+        assert list(table_name) == list(action) == ["Fn::ImportValue"]
+        assert TABLE_ID not in resources
 
 
 def test_a_stack_name_too_long_for_the_names_the_template_derives_from_it_is_refused() -> None:

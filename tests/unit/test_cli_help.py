@@ -58,20 +58,6 @@ def test_run_refuses_values_the_template_refuses_before_anything_runs(
     )
 
 
-def test_run_refuses_a_batch_window_longer_than_the_queue_s_visibility_timeout_allows(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    status = main(["--param", "FunctionTimeout=10", "run", "--batch-window", "6"])
-
-    assert status == 1
-    assert capsys.readouterr().err == (
-        "share-worker: --batch-window 6 is longer than the template's batching window, 5 s, for which the "
-        "queue's visibility timeout (65 s) is sized: messages received early in the window could be handed "
-        "out again before their batch ends; choose the window with --param "
-        "MaximumBatchingWindowInSeconds=N (and provision with it)\n"
-    )
-
-
 @pytest.fixture
 def nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """boto3 configured for a closed port on 127.0.0.1: a command that gets as far as calling AWS fails

@@ -116,6 +116,20 @@ def test_a_property_under_a_false_condition_is_left_out() -> None:
             "keeps 9500 ms back (4500 ms of margin and 0.5 ms a record); lower BatchSize or raise",
         ),
         (
+            {"MaximumBatchingWindowInSeconds": "05"},
+            "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
+            "60, 90, 120, 180, 240, 300, got 05:",
+        ),
+        (
+            {"FunctionTimeout": "030"},
+            "parameter FunctionTimeout must be one of 10, 15, 20, 30, 45, 60, 90, 120, got 030:",
+        ),
+        (
+            {"MaximumBatchingWindowInSeconds": "+10"},
+            "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
+            "60, 90, 120, 180, 240, 300, got +10:",
+        ),
+        (
             {"FunctionTimeout": "10", "MaximumBatchingWindowInSeconds": "65"},
             "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10, 15, 20, 30, 45, "
             "60, 90, 120, 180, 240, 300, got 65: one of the listed values: the queue's visibility timeout, "
