@@ -37,9 +37,9 @@ from services.telemetry import Annotation, traced
 
 Result = Settlement | Exception
 ITEM_SUBSEGMENT = "## share_item"
+"""One per transaction of a group of shares: its DynamoDB call (and retries) nest under it."""
 ANNOTATION_VALUE_LIMIT = 1000
 """X-Ray's limit on an annotation's value, in characters."""
-"""One per transaction of a group of shares: its DynamoDB call (and retries) nest under it."""
 
 
 class BatchResults:
