@@ -39,7 +39,7 @@ environments:
 
 # `make run EXISTING_TABLE=wardrobe-app`: the same loop on an app's table (template parameter ExistingTableName).
 run: $(STAMP)
-	$(PY) -m local_runtime.demo $(if $(EXISTING_TABLE),--existing-table $(EXISTING_TABLE))
+	$(PY) -m local_runtime.cli.demo $(if $(EXISTING_TABLE),--existing-table $(EXISTING_TABLE))
 
 lint: environments
 	$(VENV)/bin/ruff check .

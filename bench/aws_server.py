@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.aws.embedded_aws import EmbeddedAws
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from bench.accesses import FEED_PREFIX, ITEM_PREFIX, KeyNames, record_writes
 from bench.request_log import SentRequest
-from local_runtime.client_hooks import before_send
+from testkit.client_hooks import before_send
 
 CHOSEN = "bench-fault-chosen"
 """Set in the request context of the call a fault picked: one dict per call, shared by its retries."""

@@ -37,7 +37,7 @@ from bench.harness import (
     print_report,
 )
 from bench.request_log import on_each_client
-from local_runtime.template import Stack
+from local_runtime.stack.template import Stack
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 
 INVOCATION_TIMEOUT_MS = 300

@@ -27,15 +27,15 @@ from botocore.client import BaseClient
 import handler
 from bench.baseline import SequentialBaseline
 from bench.peer import IdempotentPeer, create_idempotency_table
-from local_runtime.capture import captured_telemetry
-from local_runtime.embedded_aws import LOCAL_ENV
-from local_runtime.provision import create_table, seed_items
-from local_runtime.reliability import scan_all
-from local_runtime.template import Stack
+from local_runtime.aws.embedded_aws import LOCAL_ENV
+from local_runtime.lambda_service.capture import captured_telemetry
+from local_runtime.stack.provision import create_table, seed_items
+from local_runtime.stack.template import Stack
 from services.bootstrap import RETRY_CONFIG, dynamodb_resource
 from services.dynamodb_service import DynamoDBService
 from services.keys import item_key, user_pk
 from services.lambda_context import LocalLambdaContext
+from testkit.reliability import scan_all
 from tests.factories import share_body, sqs_event, sqs_record
 
 SHARER = "bench-user"

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.harness import CONTENDERS, BenchTable, Contender, Scenario, local_aws, median_seconds, print_report
 from bench.request_log import on_each_client
-from local_runtime.client_hooks import added_latency
+from testkit.client_hooks import added_latency
 
 SCENARIOS = (
     (Scenario("1 record", records=1, items=1), ""),

@@ -1,7 +1,7 @@
 """``make bench-moto``: the worker's share transaction on the embedded moto server, empty vs 20,000 rows.
 
 Runs moto's own ``TransactWriteItems`` first, then installs the item-level one
-(:mod:`local_runtime.moto_transactions`) on the same server and tables, and prints the median time
+(:mod:`local_runtime.aws.moto_transactions`) on the same server and tables, and prints the median time
 per transaction for both outcomes the worker meets: applied (committed) and duplicate (cancelled,
 so rolled back). Exits non-zero if, with the adapter, 20,000 rows cost more than 1.5x an empty table.
 """
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config
 
-from local_runtime import moto_transactions
-from local_runtime.embedded_aws import embedded_aws
-from local_runtime.provision import create_table, item_record
-from local_runtime.report import table
+from local_runtime.aws import moto_transactions
+from local_runtime.aws.embedded_aws import embedded_aws
+from local_runtime.cli.report import table
+from local_runtime.stack.provision import create_table, item_record
 from services.activity_service import ActivityService
 from services.dynamodb_service import DynamoDBService, TransactionCancelled
 from services.share_event import ShareEvent

@@ -4,7 +4,7 @@ The code is the one the reliability tests run small, at the settings of ``templa
 Scenarios 1 and 2 run through ``lambda_handler`` in this process (its worker built the production
 way from ``TABLE_NAME`` and ``AWS_ENDPOINT_URL``), scenario 2 through the fault proxy; scenarios 3,
 4 and 8 run ``share-worker run`` poller processes on a stack of their own
-(:mod:`local_runtime.poller_scenarios`). The embedded server runs in a process of its own
+(:mod:`testkit.poller_scenarios`). The embedded server runs in a process of its own
 (``bench.aws_server``), so the fault proxy, the queue feeder and the handler do not compete with it
 for this interpreter.
 
@@ -34,8 +34,10 @@ import boto3
 
 from bench.harness import local_aws
 from bench.reliability_figures import FIGURES_HEADERS, fault_rows, figures_row
-from local_runtime.faults import FaultStats, fault_proxy
-from local_runtime.poller_scenarios import (
+from local_runtime.cli.report import table
+from local_runtime.stack.provision import create_table
+from testkit.faults import FaultStats, fault_proxy
+from testkit.poller_scenarios import (
     PollerScenario,
     PollerScenarioError,
     PollerScenarioResult,
@@ -44,15 +46,13 @@ from local_runtime.poller_scenarios import (
     hot_item_scenario,
     run_poller_scenario,
 )
-from local_runtime.provision import create_table
-from local_runtime.reliability import (
+from testkit.reliability import (
     ScenarioResult,
     ShareScenario,
     duplicates_scenario,
     faults_scenario,
     run_share_scenario,
 )
-from local_runtime.report import table
 
 POLLERS = 4
 

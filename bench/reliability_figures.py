@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from local_runtime.faults import FaultKind
-from local_runtime.reliability import ScenarioResult
+from testkit.faults import FaultKind
+from testkit.reliability import ScenarioResult
 
 FIGURES_HEADERS = [
     "scenario",

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.client import BaseClient
 
-from local_runtime.client_hooks import RequestCounter, before_send, operation_of
+from testkit.client_hooks import RequestCounter, before_send, operation_of
 
 
 @dataclass(frozen=True)

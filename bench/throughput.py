@@ -4,11 +4,12 @@
 
 Each contender gets a stack of its own, provisioned from ``template.yaml`` (queue, DLQ, table) on the
 embedded server (``bench.aws_server``, a process of its own) and its items seeded; a feeder sends the
-events, keeping a steady backlog (see :class:`Feeder`). The local poller (``local_runtime/poller.py``)
-drains the queue with the template's event source mapping settings (batch size, batching window, maximum
-concurrency), each invocation in an execution environment of its own (a child process, started on
-demand and reused, cold starts included): the worker's ``handler.lambda_handler``, or the baseline
-as ``bench.baseline_handler.lambda_handler`` with the same function settings. Failed records are made
+events, keeping a steady backlog (see :class:`Feeder`). The local poller
+(``local_runtime/lambda_service/poller.py``) drains the queue with the template's event source mapping
+settings (batch size, batching window, maximum concurrency), each invocation in an execution
+environment of its own (a child process, started on demand and reused, cold starts included): the
+worker's ``handler.lambda_handler``, or the baseline as ``bench.baseline_handler.lambda_handler`` with
+the same function settings. Failed records are made
 visible again after 1 s (the poller's local shortcut) instead of the queue's visibility timeout.
 
 DynamoDB requests are counted on the server, between the end of seeding and the end of the drain,
@@ -33,10 +34,10 @@ import boto3
 
 from bench.harness import SHARER, BenchTable, LocalAws, Scenario, local_aws, print_report
 from local_runtime.batches import SQS_MAX_BATCH, chunked
-from local_runtime.execution_environment import EnvironmentPool, InvocationResult
-from local_runtime.poller import PollerSettings, PollerStats, SqsPoller
-from local_runtime.provision import provision
-from local_runtime.template import Function, Stack
+from local_runtime.lambda_service.execution_environment import EnvironmentPool, InvocationResult
+from local_runtime.lambda_service.poller import PollerSettings, PollerStats, SqsPoller
+from local_runtime.stack.provision import provision
+from local_runtime.stack.template import Function, Stack
 from tests.factories import share_body
 
 if TYPE_CHECKING:
@@ -228,8 +229,8 @@ def main() -> None:
     print_report(
         f"End-to-end local throughput: {arguments.events} events on {items} items",
         [
-            "SQS -> local poller (local_runtime/poller.py) with the template's settings: batch size "
-            f"{settings.batch_size}, window {settings.batching_window_s} s, maximum concurrency "
+            "SQS -> local poller (local_runtime/lambda_service/poller.py) with the template's settings: "
+            f"batch size {settings.batch_size}, window {settings.batching_window_s} s, maximum concurrency "
             f"{settings.maximum_concurrency};",
             "each invocation in an execution environment (child process); DynamoDB and SQS on the",
             f"embedded moto server, in a process of its own. A feeder keeps {BACKLOG} events on the queue.",

@@ -12,8 +12,8 @@ Two things are decided here rather than by CloudFormation:
   window). A condition may only name parameters, but the table or topic handed to the construct is
   often a resource of the same app; so the construct, which knows the values at synth time, decides
   conditions and lookups itself with the local runtime's reading of the template
-  (:meth:`local_runtime.template.Stack.decided`) and refuses values the template would refuse
-  (:meth:`~local_runtime.template.Stack.validate`) with the template's message.
+  (:meth:`local_runtime.stack.template.Stack.decided`) and refuses values the template would refuse
+  (:meth:`~local_runtime.stack.template.Stack.validate`) with the template's message.
 * The code: ``src/`` with its requirements, built for the function's runtime and architecture (read
   from the template) by :class:`infra.bundling.PipBundling`, uploaded as an asset and set as the
   function's ``CodeUri``.
@@ -42,7 +42,7 @@ from constructs import Construct
 from infra.bundling import PipBundling
 from infra.included_queue import IncludedQueue
 from infra.worker_props import AlarmThresholds, parameter_values
-from local_runtime.template import (
+from local_runtime.stack.template import (
     DLQ_ID,
     FUNCTION_ID,
     QUEUE_ID,

@@ -21,7 +21,7 @@ from typing import Any
 from cfnlint.api import lint
 from samtranslator.translator.transform import transform
 
-from local_runtime.template import FUNCTION_ID, load_template
+from local_runtime.stack.template import FUNCTION_ID, load_template
 
 CODE_URI_PLACEHOLDER = "s3://placeholder-bucket/share-worker.zip"
 

@@ -10,13 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
-from local_runtime.embedded_aws import EmbeddedAws, embedded_aws
-from local_runtime.provision import create_table, item_record
-from local_runtime.reliability import scan_all
+from local_runtime.aws.embedded_aws import EmbeddedAws, embedded_aws
+from local_runtime.stack.provision import create_table, item_record
 from services.bootstrap import Worker, build_worker
 from services.config import Settings
 from services.keys import item_key
 from services.telemetry import metrics
+from testkit.reliability import scan_all
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Wdrbe")

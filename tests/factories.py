@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from local_runtime.synthetic_sqs import sqs_event, sqs_record
 from services.lambda_context import LocalLambdaContext
+from testkit.synthetic_sqs import sqs_event, sqs_record
 
 __all__ = ["WallClockContext", "failed_ids", "fifo_record", "share_body", "sqs_event", "sqs_record"]
 

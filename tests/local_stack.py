@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
-from local_runtime.execution_environment import EnvironmentPool, InvocationResult
-from local_runtime.poller import PollerSettings, PollerStats, SqsPoller
-from local_runtime.provision import StackResources, provision, sample_items, seed_items
-from local_runtime.template import Function, Stack
+from local_runtime.lambda_service.execution_environment import EnvironmentPool, InvocationResult
+from local_runtime.lambda_service.poller import PollerSettings, PollerStats, SqsPoller
+from local_runtime.stack.provision import StackResources, provision, sample_items, seed_items
+from local_runtime.stack.template import Function, Stack
 from tests.conftest import ShareTable
 
 DRAIN_DEADLINE_S = 60

@@ -17,7 +17,7 @@ from aws_cdk import App
 
 from infra.app import SKIP_BUNDLING_VARIABLE, STACK_NAME, build_app, bundling_switch, main
 from infra.bundling import NO_BUNDLING
-from local_runtime.template import FUNCTION_ID
+from local_runtime.stack.template import FUNCTION_ID
 
 
 def test_the_app_synthesizes_the_worker_on_the_app_s_table(tmp_path: Path) -> None:

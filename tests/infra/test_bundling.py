@@ -14,7 +14,7 @@ import pytest
 from infra import share_worker
 from infra.bundling import PipBundling, Runner
 from infra.share_worker import SOURCE
-from local_runtime.template import FUNCTION_ID
+from local_runtime.stack.template import FUNCTION_ID
 from tests.infra.conftest import synthesize
 
 

@@ -21,8 +21,8 @@ from aws_cdk import aws_sns as sns
 
 from infra.share_worker import ShareWorker
 from infra.worker_props import AlarmThresholds
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, load_template
-from local_runtime.template import Stack as TemplateStack
+from local_runtime.stack.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, load_template
+from local_runtime.stack.template import Stack as TemplateStack
 from tests.cloudformation import EveryResourceByName
 from tests.infra.conftest import STACK_NAME, app_table, synthesize
 

@@ -19,8 +19,8 @@ from aws_cdk.assertions import Match, Template
 from infra.bundling import NO_BUNDLING
 from infra.share_worker import ShareWorker
 from infra.worker_props import AlarmThresholds
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID, load_template
-from local_runtime.template import Stack as Stack_
+from local_runtime.stack.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, ROLE_ID, TABLE_ID, load_template
+from local_runtime.stack.template import Stack as Stack_
 from tests.cloudformation import EveryResourceByName, lint_findings
 from tests.infra.conftest import SOME_ENVIRONMENT, STACK_NAME, Synthesized, app_table, synthesize
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local_runtime.provision import seed_items
+from local_runtime.stack.provision import seed_items
 from tests.conftest import ShareTable
 from tests.factories import share_body, sqs_event, sqs_record
 

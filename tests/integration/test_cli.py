@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from local_runtime.cli import main
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.publisher import generated_bodies
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.cli.main import main
+from local_runtime.cli.publisher import generated_bodies
 from tests.conftest import ShareTable
 
 pytestmark = pytest.mark.integration

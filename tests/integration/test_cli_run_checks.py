@@ -12,8 +12,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local_runtime.cli import main
-from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.cli.main import main
 
 pytestmark = pytest.mark.integration
 

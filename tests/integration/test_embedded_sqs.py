@@ -17,10 +17,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from local_runtime.aws.embedded_aws import EmbeddedAws
 from local_runtime.batches import chunked
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.provision import provision
-from local_runtime.template import Stack
+from local_runtime.stack.provision import provision
+from local_runtime.stack.template import Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef

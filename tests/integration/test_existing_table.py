@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from local_runtime.cli import main
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.provision import MissingTable, create_table, provision
-from local_runtime.template import Stack
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.cli.main import main
+from local_runtime.stack.provision import MissingTable, create_table, provision
+from local_runtime.stack.template import Stack
 from tests.local_stack import local_stack, share
 
 if TYPE_CHECKING:

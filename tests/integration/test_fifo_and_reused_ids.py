@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.client_hooks import before_send, counting_requests, operation_of
+from local_runtime.lambda_service.capture import captured_telemetry
+from testkit.client_hooks import before_send, counting_requests, operation_of
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, fifo_record, share_body, sqs_event, sqs_record
 from tests.integration.batches import seed_owned_items, shared_count, worker_client

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.capture import captured_telemetry
+from local_runtime.lambda_service.capture import captured_telemetry
 from services.bootstrap import Worker
 from tests.conftest import ShareTable
 from tests.factories import share_body, sqs_event, sqs_record

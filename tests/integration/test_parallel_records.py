@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.client_hooks import before_send, operation_of
+from testkit.client_hooks import before_send, operation_of
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.integration.batches import batch_on, seed_owned_items, shared_count, worker_client

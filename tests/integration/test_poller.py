@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from local_runtime import dlq
-from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.cli import dlq
 from tests.integration import behaviours
 from tests.local_stack import Invocations, LocalStack, local_stack, share
 

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.provision import StackResources, provision
-from local_runtime.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack, load_template
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.stack.provision import StackResources, provision
+from local_runtime.stack.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack, load_template
 
 pytestmark = pytest.mark.integration
 

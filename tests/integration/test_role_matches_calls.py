@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bench.request_log import SentRequest, logging_requests
-from local_runtime.template import load_template
+from local_runtime.stack.template import load_template
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.integration.batches import shared_count, worker_client

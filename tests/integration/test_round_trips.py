@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.client_hooks import counting_requests
+from testkit.client_hooks import counting_requests
 from tests.conftest import ShareTable
 from tests.factories import failed_ids
 from tests.integration.batches import batch_on, seed_owned_items, shared_count, worker_client

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_runtime.cli import main
+from local_runtime.cli.main import main
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def served_app_table() -> Iterator[list[str]]:
         [
             sys.executable,
             "-m",
-            "local_runtime.cli",
+            "local_runtime.cli.main",
             "--stack",
             f"serve-{uuid.uuid4().hex[:8]}",
             "--param",

@@ -187,7 +187,7 @@ def test_failed_record_without_message_id_fails_the_whole_batch(
 
 
 def test_sample_batch_from_samples_folder(share_table: ShareTable, handler_module: Any) -> None:
-    from local_runtime.provision import sample_event, sample_items, seed_items
+    from local_runtime.stack.provision import sample_event, sample_items, seed_items
 
     seed_items(share_table.resource, share_table.name, sample_items())
 

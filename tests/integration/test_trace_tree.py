@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.faults import TRANSACT_WRITE, FaultKind, fault_proxy
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from testkit.faults import TRANSACT_WRITE, FaultKind, fault_proxy
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.integration.batches import shared_count

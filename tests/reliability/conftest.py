@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.faults import FaultProxy, fault_proxy
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from testkit.faults import FaultProxy, fault_proxy
 
 BIG_PROFILE = "reliability-big"
 settings.register_profile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local_runtime.reliability import ScenarioResult
+from testkit.reliability import ScenarioResult
 
 
 def assert_exactly_once_in_the_table(result: ScenarioResult) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.reliability import RedeliveringQueue
+from testkit.reliability import RedeliveringQueue
 from tests.conftest import ShareTable
 from tests.factories import share_body
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.provision import item_record
+from local_runtime.lambda_service.capture import captured_telemetry
+from local_runtime.stack.provision import item_record
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.reliability.conftest import BIG_PROFILE

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.poller_scenarios import concurrency_scenario, run_poller_scenario
-from local_runtime.reliability import HOT_ITEM_ID
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from testkit.poller_scenarios import concurrency_scenario, run_poller_scenario
+from testkit.reliability import HOT_ITEM_ID
 from tests.reliability.expectations import assert_exactly_once_in_the_table
 
 pytestmark = pytest.mark.integration

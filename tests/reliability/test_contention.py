@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.client_hooks import before_send, operation_of
-from local_runtime.faults import TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from local_runtime.lambda_service.capture import captured_telemetry
 from services.bootstrap import build_worker
 from services.config import Settings
+from testkit.client_hooks import before_send, operation_of
+from testkit.faults import TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
 from tests.conftest import ShareTable
 from tests.factories import WallClockContext, failed_ids, fifo_record, share_body, sqs_event, sqs_record
 from tests.integration.batches import shared_count, worker_client

@@ -14,8 +14,8 @@ import signal
 
 import pytest
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.poller_scenarios import crash_scenario, run_poller_scenario
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from testkit.poller_scenarios import crash_scenario, run_poller_scenario
 from tests.reliability.expectations import assert_exactly_once_in_the_table
 
 pytestmark = pytest.mark.integration

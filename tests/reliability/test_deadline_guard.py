@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.embedded_aws import EmbeddedAws
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.lambda_service.capture import captured_telemetry
 from services.config import DEFAULT_DEADLINE_MARGIN_MS
 from services.lambda_context import LocalLambdaContext
 from tests.conftest import ShareTable

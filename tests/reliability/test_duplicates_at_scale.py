@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto.core.model_instances import model_data
 
-from local_runtime.reliability import (
+from testkit.reliability import (
     DeliverySettings,
     RedeliveringQueue,
     audit_table,

@@ -1,6 +1,6 @@
 """Scenario 2: faults between the worker and DynamoDB.
 
-The worker talks to the moto server through :class:`local_runtime.faults.FaultProxy`, which
+The worker talks to the moto server through :class:`testkit.faults.FaultProxy`, which
 throttles, fails, resets, slows down, loses the answer of committed transactions, cancels
 transactions with ``TransactionConflict`` and leaves batch reads unprocessed. Whatever it does,
 every event is applied exactly once.
@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultProxy
-from local_runtime.reliability import faults_scenario, run_share_scenario
+from local_runtime.lambda_service.capture import captured_telemetry
 from services.bootstrap import RETRY_CONFIG, build_worker
 from services.config import Settings
 from services.dynamodb_service import UNPROCESSED_KEYS_ATTEMPTS
+from testkit.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultProxy
+from testkit.reliability import faults_scenario, run_share_scenario
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record
 from tests.reliability.expectations import assert_every_event_applied_exactly_once

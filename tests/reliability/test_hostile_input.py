@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.provision import create_table
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from local_runtime.lambda_service.capture import captured_telemetry
+from local_runtime.stack.provision import create_table
 from services.keys import activity_key, marker_key
 from tests.conftest import ShareTable
 from tests.factories import failed_ids, share_body, sqs_event, sqs_record

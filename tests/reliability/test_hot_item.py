@@ -21,16 +21,16 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local_runtime.embedded_aws import EmbeddedAws
-from local_runtime.faults import FaultKind, FaultPlan, FaultProxy
-from local_runtime.poller_scenarios import (
+from local_runtime.aws.embedded_aws import EmbeddedAws
+from services.keys import MARKER_SK, item_key
+from testkit.faults import FaultKind, FaultPlan, FaultProxy
+from testkit.poller_scenarios import (
     HOT_ITEM_CONFLICT_RATE,
     PollerScenarioResult,
     hot_item_scenario,
     run_poller_scenario,
 )
-from local_runtime.reliability import HOT_ITEM_ID
-from services.keys import MARKER_SK, item_key
+from testkit.reliability import HOT_ITEM_ID
 from tests.conftest import ShareTable
 from tests.reliability.expectations import assert_exactly_once_in_the_table
 

@@ -18,11 +18,11 @@ import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from botocore.config import Config
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
+from local_runtime.lambda_service.capture import captured_telemetry
 from services.batch_report import QUIET_LOG, TRACEBACKS_PER_BATCH
 from services.bootstrap import build_worker
 from services.config import DEFAULT_DEADLINE_MARGIN_MS, Settings
+from testkit.faults import BATCH_GET, TRANSACT_WRITE, FaultKind, FaultPlan, FaultProxy
 from tests.conftest import ShareTable
 from tests.factories import WallClockContext, failed_ids, share_body, sqs_event, sqs_record
 from tests.integration.batches import seed_owned_items

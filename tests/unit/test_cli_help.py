@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_runtime.cli import main
+from local_runtime.cli.main import main
 
 COMMANDS = [
     [],

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, Stack, load_template
+from local_runtime.stack.template import DLQ_ID, FUNCTION_ID, QUEUE_ID, Stack, load_template
 from services import outcomes
 from services.outcomes import Outcome
 
@@ -35,7 +35,7 @@ COLD_START = "ColdStart"
 
 EMF_PROBE = """
 import sys, handler
-from local_runtime.synthetic_sqs import sqs_event, sqs_record
+from testkit.synthetic_sqs import sqs_event, sqs_record
 from services.lambda_context import LocalLambdaContext
 handler.lambda_handler(sqs_event(sqs_record("{}")), LocalLambdaContext(function_name=sys.argv[1]))
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_runtime import demo
+from local_runtime.cli import demo
 
 
 def test_make_run_with_an_invalid_table_name_ends_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -13,6 +13,6 @@ def test_make_run_with_an_invalid_table_name_ends_with_one_line(capsys: pytest.C
 
     assert exit_.value.code == 2
     assert capsys.readouterr().err == (
-        "python -m local_runtime.demo: parameter ExistingTableName must be empty, or a DynamoDB table "
+        "python -m local_runtime.cli.demo: parameter ExistingTableName must be empty, or a DynamoDB table "
         "name (3-255 of a-z A-Z 0-9 _ . -), got 'ab'\n"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local_runtime.lambda_event import sqs_event
+from local_runtime.lambda_service.lambda_event import sqs_event
 
 QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:shares"
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 
-from local_runtime.moto_transactions import MOTO_TRANSACT_WRITE_ITEMS, item_level_transact_write_items
+from local_runtime.aws.moto_transactions import MOTO_TRANSACT_WRITE_ITEMS, item_level_transact_write_items
 
 TABLE = "shares"
 KEYS = [("ITEM#a", "METADATA"), ("ITEM#b", "METADATA"), ("EVENT#e1", "EVENT"), ("USER#u", "ACTIVITY#1")]

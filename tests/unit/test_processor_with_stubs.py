@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from botocore.exceptions import ClientError
 
-from local_runtime.capture import Captured, captured_telemetry
+from local_runtime.lambda_service.capture import Captured, captured_telemetry
 from services.activity_service import ActivityService
 from services.backoff import FullJitterBackoff
 from services.batch_processor import NO_TIME_TO_WRITE_LOG, ShareBatchProcessor

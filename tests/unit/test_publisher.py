@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local_runtime.publisher import PublishError, bodies_from_file, generated_bodies, share_body
+from local_runtime.cli.publisher import PublishError, bodies_from_file, generated_bodies, share_body
 from services.share_event import parse_share_event
 from services.timestamps import utc_now
 

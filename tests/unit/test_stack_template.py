@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local_runtime.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack, TemplateError, load_template
+from local_runtime.stack.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack, TemplateError, load_template
 
 
 def test_names_derive_from_the_stack_name() -> None:

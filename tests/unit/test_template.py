@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from local_runtime.template import (
+from local_runtime.stack.template import (
     DLQ_ID,
     FUNCTION_ID,
     QUEUE_ID,

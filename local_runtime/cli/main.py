@@ -29,11 +29,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from local_runtime import dlq, publisher
-from local_runtime.embedded_aws import embedded_aws
-from local_runtime.execution_environment import EnvironmentPool
-from local_runtime.poller import PollerSettings, SqsPoller
-from local_runtime.provision import (
+from local_runtime.aws.embedded_aws import embedded_aws
+from local_runtime.cli import dlq, publisher
+from local_runtime.cli.report import echoed_logs, table
+from local_runtime.cli.table_check import advice, check_table
+from local_runtime.lambda_service.execution_environment import EnvironmentPool
+from local_runtime.lambda_service.poller import PollerSettings, SqsPoller
+from local_runtime.stack.provision import (
     MissingTable,
     StackResources,
     create_table,
@@ -43,9 +45,7 @@ from local_runtime.provision import (
     sample_items,
     seed_items,
 )
-from local_runtime.report import echoed_logs, table
-from local_runtime.table_check import advice, check_table
-from local_runtime.template import (
+from local_runtime.stack.template import (
     DEFAULT_STACK_NAME,
     QUEUE_ID,
     TABLE_ID,

@@ -3,11 +3,11 @@
 moto's ``TransactWriteItems`` snapshots whole tables and restores them on cancellation without a
 lock, so two concurrent DynamoDB requests can corrupt each other (HTTP 500s, lost updates). The
 server therefore runs every DynamoDB request under one lock, and by default replaces that
-whole-table snapshot with an item-level one (:mod:`local_runtime.moto_transactions`), so a
+whole-table snapshot with an item-level one (:mod:`local_runtime.aws.moto_transactions`), so a
 transaction costs the same at 20,000 rows as on an empty table. moto's SQS has the same flaw (two
 receives at once can hand out one message twice, or fail with a 500 after hiding messages), so SQS
 requests run one at a time too, under a lock of their own that a long poll lets go of while it waits
-(:mod:`local_runtime.moto_sqs`): a long poll never holds up a table write or another queue request.
+(:mod:`local_runtime.aws.moto_sqs`): a long poll never holds up a table write or another queue request.
 
 moto also keeps a reference to every model object it ever created (for its web dashboard), the
 whole-table copies of every ``TransactWriteItems`` included, so memory grows with table size times
@@ -28,7 +28,7 @@ from moto.core.model_instances import reset_model_data
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local_runtime import moto_sqs, moto_transactions
+from local_runtime.aws import moto_sqs, moto_transactions
 
 LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from local_runtime.batches import SQS_MAX_BATCH, chunked
-from local_runtime.provision import StackResources
+from local_runtime.stack.provision import StackResources
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

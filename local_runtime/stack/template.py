@@ -24,7 +24,7 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
-from local_runtime.name_limits import NAME_LIMITS
+from local_runtime.stack.name_limits import NAME_LIMITS
 from services.config import DEFAULT_DEADLINE_MARGIN_MS
 from services.deadline import REPORT_MS_PER_RECORD
 
@@ -32,7 +32,7 @@ MIN_WRITE_TIME_MS = 1000
 """The least time for a batch's writes that a deployment is allowed to leave."""
 PROCESSING_ERRORS_ALARM_MINUTES = ("ProcessingErrorsAlarmMinutes", "ProcessingErrorsAlarmWindowMinutes")
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 DEFAULT_STACK_NAME = "share-worker-local"
 
 TABLE_ID = "ShareTable"
@@ -245,7 +245,7 @@ class Stack:
 
     def longest_stack_name(self) -> LongestStackName | None:
         """How long the stack's name may be for every name the template derives from it to stay within
-        AWS's limit (:data:`~local_runtime.name_limits.NAME_LIMITS`), read from the template's name
+        AWS's limit (:data:`~local_runtime.stack.name_limits.NAME_LIMITS`), read from the template's name
         patterns; ``None`` if no name derives from it."""
         found = []
         for logical_id, resource in self.template["Resources"].items():

@@ -1,6 +1,6 @@
 """Creates the stack's table and queues from ``template.yaml`` on a local endpoint, and seeds sample items.
 
-Every setting comes from the template (:mod:`local_runtime.template`), so local queues redrive and
+Every setting comes from the template (:mod:`local_runtime.stack.template`), so local queues redrive and
 time out like the deployed ones. This is for the embedded server or another local endpoint; real
 AWS gets the same resources from ``sam deploy``. Creating is idempotent: a queue with the same
 attributes or an existing table is left as it is. With ``ExistingTableName`` set, the table is the
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from local_runtime.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack
+from local_runtime.stack.template import DLQ_ID, QUEUE_ID, TABLE_ID, Stack
 from services.keys import item_key
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_sqs.client import SQSClient
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 QUEUE_PROPERTIES_NOT_ATTRIBUTES = {"QueueName", "Tags"}
 
 

@@ -4,7 +4,7 @@ The template derives its resources' names from the stack's (``${AWS::StackName}-
 and CloudFormation checks none of their lengths before it starts: the resource whose name is too long
 fails to create and the stack rolls back. The longest stack name is then whatever the tightest of
 these leaves once the template's name patterns are applied
-(:meth:`local_runtime.template.Stack.longest_stack_name`), so it follows the template when a pattern
+(:meth:`local_runtime.stack.template.Stack.longest_stack_name`), so it follows the template when a pattern
 changes.
 """
 

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from local_runtime.batches import chunked
-from local_runtime.poller import QUEUE_COUNTS
+from local_runtime.lambda_service.poller import QUEUE_COUNTS
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

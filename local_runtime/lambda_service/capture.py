@@ -25,7 +25,7 @@ def captured_telemetry() -> Iterator[Captured]:
     """Redirects the Powertools log stream and stdout into ``Captured`` for the block.
 
     On stdout, EMF blobs are metrics and other JSON objects are log records: what execution
-    environments (:mod:`local_runtime.execution_environment`) forward from their handler.
+    environments (:mod:`local_runtime.lambda_service.execution_environment`) forward from their handler.
     """
     result = Captured()
     log_buffer, stdout_buffer = io.StringIO(), io.StringIO()

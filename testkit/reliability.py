@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from local_runtime.capture import captured_telemetry
-from local_runtime.faults import FaultPlan, FaultStats
-from local_runtime.lambda_bootstrap import InvocationContext
-from local_runtime.provision import item_record
-from local_runtime.synthetic_sqs import sqs_event, sqs_record
-from local_runtime.template import Stack
+from local_runtime.lambda_service.bootstrap import InvocationContext
+from local_runtime.lambda_service.capture import captured_telemetry
+from local_runtime.stack.provision import item_record
+from local_runtime.stack.template import Stack
 from services.keys import ITEM_SK, MARKER_SK
+from testkit.faults import FaultPlan, FaultStats
+from testkit.synthetic_sqs import sqs_event, sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -179,7 +179,7 @@ class RedeliveringQueue:
     Batch size, receive count and function timeout are the template's (``settings``). Invocations run
     one at a time and batches are cut from whatever is pending, so the maximum concurrency and the
     batching window have nothing to act on here; the poller scenarios
-    (:mod:`local_runtime.poller_scenarios`) run them for real.
+    (:mod:`testkit.poller_scenarios`) run them for real.
     """
 
     def __init__(self, rng: random.Random, settings: DeliverySettings | None = None) -> None:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from local_runtime.provision import missing_table_reason
-from local_runtime.template import TABLE_ID, Stack
+from local_runtime.stack.provision import missing_table_reason
+from local_runtime.stack.template import TABLE_ID, Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

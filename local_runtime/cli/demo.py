@@ -24,12 +24,14 @@ from typing import Any
 
 import boto3
 
-from local_runtime import dlq
-from local_runtime.capture import Captured, captured_telemetry
-from local_runtime.embedded_aws import embedded_aws
-from local_runtime.execution_environment import EnvironmentPool
-from local_runtime.poller import PollerSettings, SqsPoller
-from local_runtime.provision import (
+from local_runtime.aws.embedded_aws import embedded_aws
+from local_runtime.cli import dlq
+from local_runtime.cli.publisher import send
+from local_runtime.cli.report import echoed_logs, table
+from local_runtime.lambda_service.capture import Captured, captured_telemetry
+from local_runtime.lambda_service.execution_environment import EnvironmentPool
+from local_runtime.lambda_service.poller import PollerSettings, SqsPoller
+from local_runtime.stack.provision import (
     StackResources,
     create_table,
     provision,
@@ -37,9 +39,7 @@ from local_runtime.provision import (
     sample_items,
     seed_items,
 )
-from local_runtime.publisher import send
-from local_runtime.report import echoed_logs, table
-from local_runtime.template import QUEUE_ID, TABLE_ID, Stack, TemplateError
+from local_runtime.stack.template import QUEUE_ID, TABLE_ID, Stack, TemplateError
 from services.activity_service import ActivityService
 from services.dynamodb_service import DynamoDBService
 from services.keys import item_key
@@ -51,7 +51,7 @@ RETRY_AFTER_S = 1
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m local_runtime.demo", description="The whole loop on the embedded AWS (make run)."
+        prog="python -m local_runtime.cli.demo", description="The whole loop on the embedded AWS (make run)."
     )
     parser.add_argument(
         "--existing-table",
@@ -65,7 +65,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except TemplateError as error:
         parser.exit(2, f"{parser.prog}: {error}\n")
     started = time.monotonic()
-    with embedded_aws() as aws, echoed_logs(["local_runtime.poller"], sys.stdout, "  poller: %(message)s"):
+    with (
+        embedded_aws() as aws,
+        echoed_logs(["local_runtime.lambda_service.poller"], sys.stdout, "  poller: %(message)s"),
+    ):
         sqs = boto3.client("sqs")
         if app_table:
             create_table(boto3.client("dynamodb"), app_table)

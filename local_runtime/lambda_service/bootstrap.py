@@ -1,4 +1,4 @@
-"""The program inside one local execution environment: ``python -m local_runtime.lambda_bootstrap``.
+"""The program inside one local execution environment: ``python -m local_runtime.lambda_service.bootstrap``.
 
 It plays the Lambda runtime's part. It imports the handler named by ``_HANDLER`` once (the cold
 start), then reads invocations from standard input, one JSON line each, with what the Runtime API

@@ -5,7 +5,8 @@ What it does, as Lambda does:
 * long-polls the queue and gathers up to ``batch_size`` messages, waiting at most the batching
   window after the first one arrives;
 * runs up to ``maximum_concurrency`` batches at once, each as one invocation of the function with a
-  real SQS event, in an execution environment of its own (:mod:`local_runtime.execution_environment`);
+  real SQS event, in an execution environment of its own
+  (:mod:`local_runtime.lambda_service.execution_environment`);
 * deletes the messages that succeeded with ``DeleteMessageBatch``; failed ones stay in flight and
   reappear after the visibility timeout, and the queue's own redrive policy moves them to the DLQ
   once they were received ``maxReceiveCount`` times;
@@ -35,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local_runtime.batches import SQS_MAX_BATCH, chunked
-from local_runtime.execution_environment import InvocationResult
-from local_runtime.lambda_event import sqs_event
-from local_runtime.provision import StackResources
-from local_runtime.template import Stack
+from local_runtime.lambda_service.execution_environment import InvocationResult
+from local_runtime.lambda_service.lambda_event import sqs_event
+from local_runtime.stack.provision import StackResources
+from local_runtime.stack.template import Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

@@ -1,7 +1,7 @@
 """SQS events built from message bodies alone, with no queue behind them (tests and the reliability harness).
 
-The record shape is the one Lambda delivers; :mod:`local_runtime.lambda_event` builds the same shape
-from real ``ReceiveMessage`` output for the poller.
+The record shape is the one Lambda delivers; :mod:`local_runtime.lambda_service.lambda_event` builds the
+same shape from real ``ReceiveMessage`` output for the poller.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ invocation at a time. Concurrent batches therefore need an environment each, as 
 process per environment also brings Lambda's cold starts, and a timed-out invocation is ended the
 way Lambda ends it: its environment is destroyed and the next invocation starts a fresh one.
 
-Each environment runs :mod:`local_runtime.lambda_bootstrap` as a plain subprocess with the
+Each environment runs :mod:`local_runtime.lambda_service.bootstrap` as a plain subprocess with the
 function's environment variables and Lambda's reserved ones (``_HANDLER``,
 ``AWS_LAMBDA_FUNCTION_NAME``...). ``multiprocessing`` is not used: its ``spawn`` re-imports the
 parent's main module (the CLI, moto) in every child, and ``fork`` is unsafe in a threaded parent.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
 
-from local_runtime.template import Function
+from local_runtime.stack.template import Function
 
 INIT_TIMEOUT_S = 10
 """Lambda's limit for an environment's init phase (importing the handler)."""
@@ -56,7 +56,7 @@ class ExecutionEnvironment:
         self.function = function
         self.function_arn = function_arn
         self._process = subprocess.Popen(  # the same interpreter, a fixed module: nothing from input
-            [sys.executable, "-m", "local_runtime.lambda_bootstrap"],
+            [sys.executable, "-m", "local_runtime.lambda_service.bootstrap"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_environment(function),

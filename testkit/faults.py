@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local_runtime.embedded_aws import LOOPBACK, LoopbackServer
+from local_runtime.aws.embedded_aws import LOOPBACK, LoopbackServer
 from services.keys import MARKER_SK, item_key
 
 DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."

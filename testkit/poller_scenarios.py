@@ -1,6 +1,6 @@
 """Scenarios 3, 4 and 8 through real processes: ``share-worker run`` pollers on the real (moto) queue.
 
-Unlike :class:`local_runtime.reliability.RedeliveringQueue`, nothing here is simulated: each run
+Unlike :class:`testkit.reliability.RedeliveringQueue`, nothing here is simulated: each run
 provisions a stack of its own from ``template.yaml`` as it stands, a :class:`QueueFeeder` sends the
 events to its queue, poller processes (the CLI's ``run --until-drained``) drain it with their
 execution environments, and every request goes through a :class:`FaultProxy`, which counts the
@@ -26,7 +26,7 @@ neither spares a message a receive, so neither hides a dead letter:
   (``ChangeMessageVisibility`` to 0 with the receipt handles the proxy saw, once the poller's last
   requests ended), as SQS does when their visibility timeout runs out, instead of waiting it out.
 
-Either way the table is read back with :func:`local_runtime.reliability.audit_table`.
+Either way the table is read back with :func:`testkit.reliability.audit_table`.
 """
 
 from __future__ import annotations
@@ -47,11 +47,12 @@ from typing import TYPE_CHECKING
 import boto3
 
 from local_runtime.batches import SQS_MAX_BATCH, chunked
-from local_runtime.faults import FaultKind, FaultPlan, FaultProxy, fault_proxy
-from local_runtime.poller import SQS_MAX_WAIT_S
-from local_runtime.provision import provision
-from local_runtime.queue_feeder import QueueFeeder
-from local_runtime.reliability import (
+from local_runtime.lambda_service.poller import SQS_MAX_WAIT_S
+from local_runtime.stack.provision import provision
+from local_runtime.stack.template import Stack
+from testkit.faults import FaultKind, FaultPlan, FaultProxy, fault_proxy
+from testkit.queue_feeder import QueueFeeder
+from testkit.reliability import (
     HOT_ITEM_ID,
     DeliverySettings,
     QueueStats,
@@ -62,7 +63,6 @@ from local_runtime.reliability import (
     seed_workload,
     share_workload,
 )
-from local_runtime.template import Stack
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -266,7 +266,7 @@ def _start_poller(stack_name: str, endpoint_url: str) -> subprocess.Popen[str]:
     command = [
         sys.executable,
         "-m",
-        "local_runtime.cli",
+        "local_runtime.cli.main",
         "--stack",
         stack_name,
         "run",

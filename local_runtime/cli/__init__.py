@@ -1,0 +1,1 @@
+"""``share-worker`` and ``make run``: the operator's commands, on a local or a deployed stack."""

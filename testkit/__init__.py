@@ -1,0 +1,1 @@
+"""What tests and benchmarks build their scenarios from: fault proxies, request hooks, workloads, audits."""
