@@ -3,29 +3,17 @@ process of its own, against the embedded server (the test process's environment 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import boto3
 import pytest
 
 from local_runtime.aws.embedded_aws import EmbeddedAws
 from local_runtime.cli.main import main
+from tests.cli_process import share_worker
 
 pytestmark = pytest.mark.integration
-
-SHARE_WORKER = Path(sys.executable).with_name("share-worker")
-RUN_DEADLINE_S = 120
-
-
-def share_worker(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SHARE_WORKER), *arguments], capture_output=True, text=True, timeout=RUN_DEADLINE_S, check=False
-    )
-
 
 Provision = Callable[..., list[str]]
 
