@@ -16,21 +16,15 @@ TRANSFORMED := build/template.transformed.json
 
 .PHONY: run test environments lint typecheck unit integration bench bench-moto reliability clean
 
-$(STAMP): pyproject.toml src/requirements.txt scripts/find-python
-	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@# --no-compile: pip would byte-compile every module it installs (aws-cdk-lib's ~250 service
-	@# modules alone take ~40 s on 2 cores); Python compiles the few that are imported, once, instead.
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r src/requirements.txt -e '.[dev,cdk]'
+# scripts/build-venv holds a lock while it builds, so two first-time commands at once do not build the same
+# environment twice, and it builds again an environment left half-made (README, "Set-up").
+$(STAMP): pyproject.toml src/requirements.txt scripts/find-python scripts/build-venv
 	@# src/ is laid out like Lambda's /var/task (handler.py and services/ at its root), so it is
 	@# put on the venv's path as a root of its own, the way the Lambda runtime imports it.
-	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'share_worker_src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
-	@touch $(STAMP)
+	@scripts/build-venv $(VENV) $(STAMP) --src-root src $^ -- -r src/requirements.txt -e '.[dev,cdk]'
 
-$(CHECKOV_STAMP): tools/checkov-requirements.txt scripts/find-python
-	@test -x $(CHECKOV_VENV)/bin/python || "$$(scripts/find-python)" -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r tools/checkov-requirements.txt
-	@touch $(CHECKOV_STAMP)
+$(CHECKOV_STAMP): tools/checkov-requirements.txt scripts/find-python scripts/build-venv
+	@scripts/build-venv $(CHECKOV_VENV) $(CHECKOV_STAMP) $^ -- -r tools/checkov-requirements.txt
 
 # Both environments side by side: pip waits on downloads and the disk as much as on the CPU, so on 2
 # cores they take about 35 s together from a fresh clone, 55 s one after the other.
@@ -92,4 +86,4 @@ bench-moto: $(STAMP)
 	$(PY) -m bench.moto_transactions
 
 clean:
-	rm -rf $(VENV) .venv-tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out
+	rm -rf $(VENV) $(VENV).lock .venv-tools build .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk.out
