@@ -61,8 +61,8 @@ test: environments lint typecheck
 # Six benchmarks (README, "Performance"): requests, capacity units, correctness and latency set ours beside the
 # peer (Powertools idempotency) and the baseline (the straightforward design); cold start is measured against
 # `import boto3`, throughput against the baseline. The throughput run goes through the local poller;
-# transactions no longer slow down with table size, but moto's SQS scans the queue on every call, so 5000
-# events (the issue's figure) take about 7 minutes on 2 cores (both contenders): `make bench BENCH_EVENTS=5000`.
+# transactions no longer slow down with table size, but moto's SQS still scans the queue on every send, so 5000
+# events (the issue's figure) take about 4 minutes on 2 cores (both contenders): `make bench BENCH_EVENTS=5000`.
 # 500 keeps `make bench` shorter.
 BENCH_EVENTS ?= 500
 bench: $(STAMP)

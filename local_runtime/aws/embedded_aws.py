@@ -13,6 +13,11 @@ moto also keeps a reference to every model object it ever created (for its web d
 whole-table copies of every ``TransactWriteItems`` included, so memory grows with table size times
 transactions: gigabytes after a few thousand shares. This server has no dashboard, so that list is
 emptied after each DynamoDB request.
+
+Where moto falls short of the real services, small modules patch it, each installed here: SQS
+message move tasks (:mod:`local_runtime.aws.message_moves`), empty message bodies refused
+(:mod:`local_runtime.aws.message_bodies`) and ``TransactWriteItems`` idempotent by
+``ClientRequestToken`` (:mod:`local_runtime.aws.client_tokens`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from moto.core.model_instances import reset_model_data
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local_runtime.aws import moto_sqs, moto_transactions
+from local_runtime.aws import client_tokens, message_bodies, message_moves, moto_sqs, moto_transactions
 
 LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
@@ -107,6 +112,9 @@ class EmbeddedAws(LoopbackServer):
         if item_level_transactions:
             moto_transactions.install()
         moto_sqs.install()
+        message_moves.install()
+        message_bodies.install()
+        client_tokens.install()
         self.middleware = SerializedRequests(DomainDispatcherApplication(create_backend_app))
         server = make_server(
             LOOPBACK, port, self.middleware, threaded=True, request_handler=QuietRequestHandler

@@ -1,10 +1,11 @@
 """The operator's two DLQ actions: look at what is parked there, and send it back to the main queue.
 
-Redrive prefers SQS's own ``StartMessageMoveTask``. Where the endpoint does not implement it (moto
-answers HTTP 500, after the SDK's retries), messages are copied: each one is sent to the main queue
-first and deleted from the DLQ only once that send succeeded. A crash in between leaves a copy in
-both queues, which the worker absorbs (the eventId is applied once); a message is never deleted
-before it is re-sent.
+Redrive prefers SQS's own ``StartMessageMoveTask`` (the embedded server implements it too,
+:mod:`local_runtime.aws.message_moves`) and waits for the task to finish. The copy stays as the
+fallback of ``auto`` for endpoints without the API (other emulators, or moto on its own, answer HTTP
+500 or ``InvalidAction``): each message is sent to the main queue first and deleted from the DLQ
+only once that send succeeded. A crash in between leaves a copy in both queues, which the worker
+absorbs (the eventId is applied once); a message is never deleted before it is re-sent.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ COPY_HOLD_S = 60
 """A message being copied stays hidden this long; if its send fails it reappears in the DLQ after it."""
 NOT_IMPLEMENTED_STATUSES = {500, 501}
 NOT_IMPLEMENTED_CODES = {"NotImplemented", "UnsupportedOperation", "InvalidAction"}
+MOVE_POLL_S = 0.2
+"""How often a redrive asks whether its move task has finished."""
 
 
 class RedriveMethod(Enum):
@@ -54,9 +57,10 @@ class DeadLetter:
 class RedriveResult:
     method: RedriveMethod
     moved: int
-    """Messages copied (``COPY``); for ``MOVE_TASK`` SQS moves them in the background."""
+    """Messages copied (``COPY``), or moved by the finished task (``MOVE_TASK``)."""
     task_handle: str | None = None
     failed: int = 0
+    """Messages that could not be sent (``COPY``), or that the task left in the DLQ (``MOVE_TASK``)."""
 
 
 def inspect(sqs: SQSClient, dlq_url: str, limit: int = 10) -> list[DeadLetter]:
@@ -75,11 +79,25 @@ def redrive(
             response = sqs.start_message_move_task(
                 SourceArn=resources.dlq_arn, DestinationArn=resources.queue_arn
             )
-            return RedriveResult(RedriveMethod.MOVE_TASK, moved=0, task_handle=response["TaskHandle"])
         except ClientError as error:
             if method is RedriveMethod.MOVE_TASK or not _not_implemented(error):
                 raise
+        else:
+            return _wait_for_move(sqs, resources.dlq_arn, response["TaskHandle"])
     return _copy(sqs, resources, limit)
+
+
+def _wait_for_move(sqs: SQSClient, dlq_arn: str, task_handle: str) -> RedriveResult:
+    """Poll the DLQ's newest move task (ours: one task at a time per queue) until it is no longer running."""
+    while True:
+        [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+        if task.get("Status") not in ("RUNNING", "CANCELLING"):
+            moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+            to_move = int(task.get("ApproximateNumberOfMessagesToMove", moved))
+            return RedriveResult(
+                RedriveMethod.MOVE_TASK, moved=moved, task_handle=task_handle, failed=max(0, to_move - moved)
+            )
+        time.sleep(MOVE_POLL_S)
 
 
 def _copy(sqs: SQSClient, resources: StackResources, limit: int) -> RedriveResult:

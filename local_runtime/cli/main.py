@@ -407,10 +407,9 @@ def dlq_inspect_command(session: Session) -> int:
 def dlq_redrive_command(session: Session) -> int:
     method = dlq.RedriveMethod(session.args.method)
     result = dlq.redrive(session.sqs, session.resources, method, session.args.limit)
-    if result.task_handle:
-        print(
-            f"StartMessageMoveTask started ({result.task_handle}); SQS moves the messages in the background"
-        )
+    if result.method is dlq.RedriveMethod.MOVE_TASK:
+        moved = f"moved {result.moved} message(s) back to the main queue"
+        print(f"{moved} (StartMessageMoveTask); {result.failed} left")
     else:
         print(f"copied {result.moved} message(s) back to the main queue; {result.failed} could not be sent")
     return 0 if result.failed == 0 else 1

@@ -91,7 +91,7 @@ def test_publish_run_look_at_the_results_and_redrive(
     assert "not json" in inspected and inspected.count("\n") == 3
     assert f"SharedCount  {applied - 1}" in item
     assert "next page: share-worker show feed user123 --cursor " in feed
-    assert "copied 1 message(s) back to the main queue" in redriven
+    assert "moved 1 message(s) back to the main queue (StartMessageMoveTask); 0 left" in redriven
     assert inspected_after_redrive.strip() == "the DLQ is empty"
 
 

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from local_runtime.aws import moto_sqs
 from local_runtime.aws.embedded_aws import EmbeddedAws
 from local_runtime.batches import chunked
 from local_runtime.stack.provision import provision
@@ -100,3 +102,38 @@ def test_a_waiting_long_poll_lets_other_requests_through_and_receives_what_they_
         sqs.send_message(QueueUrl=queue_url, MessageBody="while it waits")
 
         assert [message["Body"] for message in polling.result()["Messages"]] == ["while it waits"]
+
+
+def test_empty_message_bodies_are_refused_as_sqs_refuses_them(aws: EmbeddedAws) -> None:
+    """``SendMessage`` fails with ``MissingParameter``; in a batch only the empty entries fail."""
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"empty-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+
+    with pytest.raises(ClientError) as refused:
+        sqs.send_message(QueueUrl=queue_url, MessageBody="")
+    batch = sqs.send_message_batch(
+        QueueUrl=queue_url, Entries=[{"Id": "empty", "MessageBody": ""}, {"Id": "full", "MessageBody": "x"}]
+    )
+
+    assert refused.value.response["Error"]["Code"] == "MissingParameter"
+    assert [entry["Id"] for entry in batch["Successful"]] == ["full"]
+    [failed] = batch["Failed"]
+    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == ("empty", "MissingParameter", True)
+    assert [message["Body"] for message in _receive_until_empty(queue_url)] == ["x"]
+
+
+def test_a_receive_examines_the_messages_it_returns_not_the_whole_queue(aws: EmbeddedAws) -> None:
+    """moto's own ``ReceiveMessage`` looks at every message of the queue, several times over; the
+    embedded server's stops at the tenth it hands out, however deep the queue."""
+    sqs = boto3.client("sqs")
+    queue_url, _ = _stack_with_messages(receive_count=5)
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    moto_sqs.EXAMINED.pop(arn, None)
+
+    first = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    after_first = moto_sqs.EXAMINED[arn]
+    second = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+
+    assert len(first) == len(second) == 10 and MESSAGES >= 200
+    assert after_first == 10
+    assert moto_sqs.EXAMINED[arn] - after_first == 20  # the 10 in flight ahead of it, then 10 it returns

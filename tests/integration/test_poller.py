@@ -93,7 +93,7 @@ def test_message_parked_by_a_dynamodb_outage_is_applied_exactly_once_after_a_red
     assert [letter.body for letter in dead_letters(local)] == [json.dumps(body)]
     assert shared_count(local, "test-item") == 0
 
-    result = dlq.redrive(local.sqs, local.resources)
+    result = dlq.redrive(local.sqs, local.resources, dlq.RedriveMethod.COPY)
     local.send(body)  # the copy a crash between re-send and delete would leave behind
     local.drain()
 

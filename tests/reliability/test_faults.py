@@ -138,9 +138,13 @@ def test_failure_of_every_attempt_fails_the_record_untouched_and_redelivery_appl
 
 
 @pytest.mark.parametrize("kind", [FaultKind.ERROR_AFTER_COMMIT, FaultKind.RESET_AFTER_COMMIT])
-def test_answer_lost_after_commit_is_settled_as_a_duplicate_by_the_sdk_retry(
+def test_answer_lost_after_commit_is_settled_as_applied_by_the_sdk_retry(
     share_table: ShareTable, handler_behind_proxy: Any, proxy: FaultProxy, kind: FaultKind
 ) -> None:
+    """The SDK's retry carries the first attempt's ``ClientRequestToken``, so DynamoDB (and the embedded
+    server, ``local_runtime/aws/client_tokens.py``) answers it with success and writes nothing again:
+    the share is APPLIED, once. (moto alone ran the retry again, and its cancellation made it a
+    DUPLICATE, which is not what happens in AWS.)"""
     share_table.put_item("test-item")
     proxy.inject(kind, times=1, operation=TRANSACT_WRITE)
 
@@ -150,7 +154,8 @@ def test_answer_lost_after_commit_is_settled_as_a_duplicate_by_the_sdk_retry(
     assert failed_ids(response) == []
     assert proxy.stats.lost_commits == 1
     assert _share_state(share_table) == (1, 1, 1)
-    assert captured.metrics["DuplicateEvents"] == 1 and captured.metrics["ShareEventsProcessed"] == 0
+    assert captured.metrics["ShareEventsProcessed"] == 1 and captured.metrics["DuplicateEvents"] == 0
+    assert proxy.stats.requests[TRANSACT_WRITE] == 2
 
 
 def test_commit_whose_answer_never_arrives_is_not_applied_again_on_redelivery(
