@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(PY) -m bench.latency
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.throughput --events $(BENCH_EVENTS)
+	$(PY) -m bench.audit_scan
 
 # The big runs of the reliability scenarios (a few minutes): the figures table, then the hostile-input
 # property test under its big hypothesis profile, which runs even when a big run broke the promise;

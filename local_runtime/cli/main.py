@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq, publisher
+from local_runtime.cli.audit_command import add_audit
 from local_runtime.cli.report import echoed_logs, table
 from local_runtime.cli.table_check import advice, check_table
 from local_runtime.lambda_service.execution_environment import EnvironmentPool
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dlq(commands)
     _add_show(commands)
     _add_check_table(commands)
+    add_audit(commands)
     return parser
 
 

@@ -1,0 +1,95 @@
+"""A parallel, strongly consistent ``Scan`` of the table that counts feed entries per item.
+
+Each segment (DynamoDB's ``Segment``/``TotalSegments``) runs on a thread of its own with one shared
+low-level client (boto3 clients are thread-safe, resources are not) and reads only the attributes the
+audit needs. Dedup markers (``EVENT#``) are read and skipped: a filter expression would not make the
+scan cheaper, DynamoDB charges for what it reads before filtering.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from services.keys import ACTIVITY_PREFIX, ITEM_SK
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+ITEM_PREFIX = "ITEM#"
+USER_PREFIX = "USER#"
+PROJECTION = {"#pk": "PK", "#sk": "SK", "#item": "ItemId", "#count": "SharedCount"}
+"""Expression attribute names of the only attributes a scan reads."""
+
+Progress = Callable[[int], None]
+"""Called with the number of records each page read."""
+
+
+@dataclass
+class TableCounts:
+    """What a scan saw: each item record's ``SharedCount`` (``None`` without one) and the feed entries
+    per ``ItemId``."""
+
+    shared_counts: dict[str, int | None] = field(default_factory=dict)
+    ledger: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: TableCounts) -> TableCounts:
+        self.shared_counts.update(other.shared_counts)
+        self.ledger.update(other.ledger)
+        return self
+
+
+def scan_counts(
+    client: DynamoDBClient,
+    table_name: str,
+    segments: int,
+    on_page: Progress = lambda records: None,
+    only_items: Collection[str] | None = None,
+) -> TableCounts:
+    """Item records and feed entries of the whole table (of ``only_items`` when given), scanned in
+    ``segments`` parallel segments."""
+
+    def segment(number: int) -> TableCounts:
+        counts = TableCounts()
+        for record in _records(client, table_name, number, segments, on_page):
+            item_id = record.get("ItemId", {}).get("S")
+            if item_id is None or (only_items is not None and item_id not in only_items):
+                continue
+            pk, sk = record["PK"]["S"], record["SK"]["S"]
+            if pk.startswith(ITEM_PREFIX) and sk == ITEM_SK:
+                count = record.get("SharedCount", {}).get("N")
+                counts.shared_counts[item_id] = None if count is None else int(count)
+            elif pk.startswith(USER_PREFIX) and sk.startswith(ACTIVITY_PREFIX):
+                counts.ledger[item_id] += 1
+        return counts
+
+    with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="audit-scan") as pool:
+        parts = list(pool.map(segment, range(segments)))
+    total = TableCounts()
+    for part in parts:
+        total.merge(part)
+    return total
+
+
+def approximate_record_count(client: DynamoDBClient, table_name: str) -> int:
+    """DynamoDB's estimate of the table's size (updated about every six hours), for a progress bar."""
+    return int(client.describe_table(TableName=table_name)["Table"].get("ItemCount", 0))
+
+
+def _records(
+    client: DynamoDBClient, table_name: str, segment: int, segments: int, on_page: Progress
+) -> Iterator[dict[str, Any]]:
+    arguments: dict[str, Any] = {
+        "TableName": table_name,
+        "ConsistentRead": True,
+        "Segment": segment,
+        "TotalSegments": segments,
+        "ProjectionExpression": ", ".join(PROJECTION),
+        "ExpressionAttributeNames": PROJECTION,
+    }
+    for page in client.get_paginator("scan").paginate(**arguments):
+        on_page(len(page["Items"]))
+        yield from page["Items"]

@@ -1,0 +1,109 @@
+"""``share-worker audit``: the command line of :mod:`local_runtime.audit`.
+
+Exit status: 0 when no count drifts (with ``--repair``: every drifting count was repaired), 1 when
+one does or is left unrepaired, 2 when the audit could not run (usage, a stack or table that is not
+there, a failed AWS call), so that a scheduled job can tell "counts are wrong" from "audit broke".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
+from local_runtime.audit.audit import AuditRequest, audit
+from local_runtime.audit.drift import Status
+from local_runtime.audit.ledger_scan import approximate_record_count
+from local_runtime.audit.report import REPORT_SUFFIXES, report_rows, summary, write_report
+from local_runtime.cli.report import table
+
+if TYPE_CHECKING:
+    from local_runtime.cli.main import Session
+
+CANNOT_AUDIT = 2
+DIRECTIONS = {str(status): status for status in (Status.OVER_COUNTED, Status.UNDER_COUNTED)}
+
+
+def add_audit(commands: Any) -> None:
+    from local_runtime.cli.main import _at_least  # main imports this module to register the command
+
+    audit_parser = commands.add_parser(
+        "audit",
+        help="check every item's SharedCount against its feed entries; --repair fixes the drift",
+        description="Counts the feed entries (the ledger of applied shares) of each item with a parallel, "
+        "strongly consistent Scan and compares its SharedCount; confirms each drifting item again so that "
+        "live traffic is not taken for drift. Dry run unless --repair, which sets each drifting count to "
+        "its ledger count on the condition that it still holds the value seen (a share applied meanwhile "
+        "is never overwritten: that item is left for the next run). Exit status 0 when nothing drifts "
+        "(or all drift was repaired), 1 when something drifts, 2 when the audit could not run.",
+    )
+    audit_parser.add_argument(
+        "--segments", type=_at_least(1), default=4, help="parallel scan segments (default: %(default)s)"
+    )
+    audit_parser.add_argument("--items", help="comma-separated item ids: audit only these")
+    audit_parser.add_argument(
+        "--output", type=_report_path, metavar="REPORT.json|REPORT.csv", help="write the per-item report"
+    )
+    audit_parser.add_argument("--repair", action="store_true", help="repair the drifting counts")
+    audit_parser.add_argument(
+        "--only",
+        choices=sorted(DIRECTIONS),
+        help="repair one direction only (feed entries deleted on purpose make counts look too high)",
+    )
+    audit_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit_parser.set_defaults(run_command=run_audit)
+
+
+def run_audit(session: Session) -> int:
+    args = session.args
+    request = AuditRequest(
+        segments=args.segments,
+        item_ids=sorted({part.strip() for part in args.items.split(",") if part.strip()})
+        if args.items
+        else None,
+        repair=args.repair,
+        only=DIRECTIONS[args.only] if args.only else None,
+    )
+    from local_runtime.cli.main import CommandError  # main imports this module to register the command
+
+    try:
+        service = session.table_access()
+        client = boto3.client("dynamodb")
+        with tqdm(
+            total=approximate_record_count(client, service.table_name),
+            unit="rec",
+            desc="scanning",
+            file=sys.stderr,
+            disable=args.quiet or not sys.stderr.isatty(),
+        ) as progress:
+            lock = threading.Lock()
+
+            def advance(records: int) -> None:
+                with lock:
+                    progress.update(records)
+
+            result = audit(service, client, request, advance)
+    except (CommandError, ClientError, BotoCoreError) as error:
+        print(f"share-worker: audit could not run: {error}", file=sys.stderr)
+        return CANNOT_AUDIT
+    rows = report_rows(result)
+    if rows:
+        print(table(list(rows[0]), [list(row.values()) for row in rows]) + "\n")
+    print(table(["", "items"], list(summary(result).items())))
+    if args.output:
+        write_report(result, args.output)
+        print(f"\nreport: {args.output}")
+    return 1 if result.left_drifting else 0
+
+
+def _report_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix not in REPORT_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"the report is .json or .csv, got {text!r}")
+    return path
