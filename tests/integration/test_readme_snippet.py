@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Running one test event"
 SHELL_DEADLINE_S = 120
