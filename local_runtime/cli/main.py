@@ -135,7 +135,9 @@ def _add_provision(commands: Any) -> None:
         "provision",
         help="create the stack's table and queues from template.yaml on the configured endpoint",
         description="Creates the DLQ, the queue and the table exactly as template.yaml defines them, on "
-        "the endpoint boto3 is configured for. Idempotent: run again with other --params, it sets the existing queues' changed attributes and the table's TTL (and refuses a table with other keys). For real AWS use `sam deploy` instead.",
+        "the endpoint boto3 is configured for. Idempotent: run again with other --params, it sets the "
+        "existing queues' changed attributes and the table's TTL (and refuses a table with other keys). "
+        "For real AWS use `sam deploy` instead.",
     )
     provision_.add_argument("--seed", action="store_true", help="also seed samples/items.json")
     provision_.set_defaults(run_command=provision_command)

@@ -28,7 +28,7 @@ def test_the_readme_s_shell_snippet_runs_when_pasted_into_the_python_shell(tmp_p
     indented block ends it there and the rest fails with an IndentationError."""
     done = subprocess.run(
         [sys.executable, "-i", "-q"],
-        input=shell_snippet(),
+        input=shell_snippet() + "\n",  # the Enter that ends the block
         capture_output=True,
         text=True,
         cwd=tmp_path,
