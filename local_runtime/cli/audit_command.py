@@ -11,28 +11,24 @@ import argparse
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from local_runtime.audit.audit import AuditRequest, audit
 from local_runtime.audit.drift import Status
 from local_runtime.audit.ledger_scan import approximate_record_count
 from local_runtime.audit.report import REPORT_SUFFIXES, report_rows, summary, write_report
+from local_runtime.cli.options import at_least
 from local_runtime.cli.report import table
-
-if TYPE_CHECKING:
-    from local_runtime.cli.main import Session
+from local_runtime.cli.session import Session
 
 CANNOT_AUDIT = 2
 DIRECTIONS = {str(status): status for status in (Status.OVER_COUNTED, Status.UNDER_COUNTED)}
 
 
 def add_audit(commands: Any) -> None:
-    from local_runtime.cli.main import _at_least  # main imports this module to register the command
-
     audit_parser = commands.add_parser(
         "audit",
         help="check every item's SharedCount against its feed entries; --repair fixes the drift",
@@ -44,7 +40,7 @@ def add_audit(commands: Any) -> None:
         "(or all drift was repaired), 1 when something drifts, 2 when the audit could not run.",
     )
     audit_parser.add_argument(
-        "--segments", type=_at_least(1), default=4, help="parallel scan segments (default: %(default)s)"
+        "--segments", type=at_least(1), default=4, help="parallel scan segments (default: %(default)s)"
     )
     audit_parser.add_argument("--items", help="comma-separated item ids: audit only these")
     audit_parser.add_argument(
@@ -57,7 +53,8 @@ def add_audit(commands: Any) -> None:
         help="repair one direction only (feed entries deleted on purpose make counts look too high)",
     )
     audit_parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    audit_parser.set_defaults(run_command=run_audit)
+    # A failure that keeps the audit from running (the errors main explains) exits 2, not 1: 1 means drift.
+    audit_parser.set_defaults(run_command=run_audit, failure_status=CANNOT_AUDIT)
 
 
 def run_audit(session: Session) -> int:
@@ -70,28 +67,22 @@ def run_audit(session: Session) -> int:
         repair=args.repair,
         only=DIRECTIONS[args.only] if args.only else None,
     )
-    from local_runtime.cli.main import CommandError  # main imports this module to register the command
+    service = session.table_access()
+    client = boto3.client("dynamodb")
+    with tqdm(
+        total=approximate_record_count(client, service.table_name),
+        unit="rec",
+        desc="scanning",
+        file=sys.stderr,
+        disable=args.quiet or not sys.stderr.isatty(),
+    ) as progress:
+        lock = threading.Lock()
 
-    try:
-        service = session.table_access()
-        client = boto3.client("dynamodb")
-        with tqdm(
-            total=approximate_record_count(client, service.table_name),
-            unit="rec",
-            desc="scanning",
-            file=sys.stderr,
-            disable=args.quiet or not sys.stderr.isatty(),
-        ) as progress:
-            lock = threading.Lock()
+        def advance(records: int) -> None:
+            with lock:
+                progress.update(records)
 
-            def advance(records: int) -> None:
-                with lock:
-                    progress.update(records)
-
-            result = audit(service, client, request, advance)
-    except (CommandError, ClientError, BotoCoreError) as error:
-        print(f"share-worker: audit could not run: {error}", file=sys.stderr)
-        return CANNOT_AUDIT
+        result = audit(service, client, request, advance)
     rows = report_rows(result)
     if rows:
         print(table(list(rows[0]), [list(row.values()) for row in rows]) + "\n")

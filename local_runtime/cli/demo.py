@@ -26,7 +26,7 @@ import boto3
 
 from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq
-from local_runtime.cli.publisher import send
+from local_runtime.cli.publisher import record_bodies, send
 from local_runtime.cli.report import echoed_logs, table
 from local_runtime.lambda_service.capture import Captured, captured_telemetry
 from local_runtime.lambda_service.execution_environment import EnvironmentPool
@@ -82,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         print(f"{_settings_table(stack, settings)}\n")
 
-        records = sample_event(SAMPLE_BATCH)["Records"]
-        sent = send(sqs, resources.queue_url, [record["body"] for record in records])
+        event = sample_event(SAMPLE_BATCH)
+        records = event["Records"]
+        sent = send(sqs, resources.queue_url, record_bodies(event))
         names = dict(zip(sent, [record["messageId"] for record in records], strict=True))
         print(f"Published the {len(sent)} messages of samples/events/{SAMPLE_BATCH}; polling until drained:")
 

@@ -70,6 +70,15 @@ def inspect(sqs: SQSClient, dlq_url: str, limit: int = 10) -> list[DeadLetter]:
     return [_dead_letter(message) for message in messages]
 
 
+def parked(sqs: SQSClient, dlq_url: str) -> int:
+    """About how many messages the DLQ holds, hidden ones included (SQS's counts are approximate)."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=dlq_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(count) for count in attributes.values())
+
+
 def redrive(
     sqs: SQSClient, resources: StackResources, method: RedriveMethod = RedriveMethod.AUTO, limit: int = 1000
 ) -> RedriveResult:

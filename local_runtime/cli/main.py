@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import shlex
 import signal
@@ -20,10 +19,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,38 +30,38 @@ from tqdm import tqdm
 from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq, publisher
 from local_runtime.cli.audit_command import add_audit
+from local_runtime.cli.aws_setup import explained_aws_errors, region_from_aws_region
+from local_runtime.cli.options import (
+    RUN_OPTIONS,
+    CommandParser,
+    add_stack_options,
+    at_least,
+    check_stack_options,
+    message_body,
+    ratio,
+)
+from local_runtime.cli.options import stack_options as _stack_options
 from local_runtime.cli.report import echoed_logs, table
+from local_runtime.cli.session import CommandError, Session
+from local_runtime.cli.show import add_show
 from local_runtime.cli.table_check import advice, check_table
 from local_runtime.lambda_service.execution_environment import EnvironmentPool
 from local_runtime.lambda_service.poller import PollerSettings, SqsPoller
 from local_runtime.stack.provision import (
+    MismatchedTable,
     MissingTable,
     StackResources,
     create_table,
-    locate,
+    missing_table_reason,
     provision,
     require_table,
     sample_items,
     seed_items,
 )
-from local_runtime.stack.template import (
-    DEFAULT_STACK_NAME,
-    QUEUE_ID,
-    TABLE_ID,
-    TEMPLATE_PATH,
-    Stack,
-    TemplateError,
-    load_template,
-)
-from services.activity_service import ActivityService, InvalidCursor
-from services.dynamodb_service import DynamoDBService
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs.client import SQSClient
+from local_runtime.stack.template import QUEUE_ID, TABLE_ID, Stack, TemplateError
 
 DEFAULT_PORT = 5055
 SAMPLE_USERS = ("user123", "user456", "user789")
-STACK_ENVIRONMENT_VARIABLE = "SHARE_WORKER_STACK"
 BODY_PREVIEW = 100
 FOLLOW_UP_COMMANDS = (
     ("publish", "--count", "100", "--duplicate-ratio", "0.1"),
@@ -76,53 +74,24 @@ VISIBILITY_PARAMETERS = ("FunctionTimeout", "MaximumBatchingWindowInSeconds")
 log = logging.getLogger("share-worker")
 
 
-class Session:
-    """What a command needs, built on first use from the global options and boto3's configuration."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-
-    @cached_property
-    def sqs(self) -> SQSClient:
-        return boto3.client("sqs")
-
-    @cached_property
-    def stack(self) -> Stack:
-        region = boto3.session.Session().region_name or "us-east-1"
-        return Stack(
-            load_template(self.args.template), self.args.stack, region, overrides=dict(self.args.param)
-        )
-
-    @cached_property
-    def resources(self) -> StackResources:
-        try:
-            return locate(self.stack, self.sqs)
-        except ClientError as error:
-            raise CommandError(
-                f"stack {self.args.stack!r} is not there ({_error_code(error)}): "
-                "start `share-worker serve`, or run `share-worker provision` against your endpoint"
-            ) from error
-
-    def table_access(self) -> DynamoDBService:
-        name = self.resources.table_name
-        return DynamoDBService(name, table=boto3.resource("dynamodb").Table(name))
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message says why and what to do."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_stack_options(parser, args)
     command: Callable[[Session], int] = args.run_command
-    with echoed_logs([log.name, "local_runtime"], sys.stderr, "%(asctime)s %(name)s: %(message)s"):
+    session = Session(args)
+    with (
+        echoed_logs([log.name, "local_runtime"], sys.stderr, "%(asctime)s %(name)s: %(message)s"),
+        region_from_aws_region(),
+    ):
         try:
-            return command(Session(args))
-        except (CommandError, TemplateError, MissingTable, publisher.PublishError) as error:
+            with explained_aws_errors(lambda: missing_table_reason(session.stack)):
+                return command(session)
+        except (CommandError, TemplateError, MissingTable, MismatchedTable, publisher.PublishError) as error:
             print(f"share-worker: {error}", file=sys.stderr)
         except (ClientError, BotoCoreError) as error:
             print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
-    return 1
+    return int(args.failure_status)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,30 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Publish share events, run the worker loop, inspect and redrive the DLQ, "
         "and look at items and feeds; against the embedded server or any endpoint boto3 is configured for.",
     )
-    parser.add_argument(
-        "--stack",
-        default=os.environ.get(STACK_ENVIRONMENT_VARIABLE, DEFAULT_STACK_NAME),
-        help=f"stack name the template's resource names derive from (default: ${STACK_ENVIRONMENT_VARIABLE} "
-        f"or {DEFAULT_STACK_NAME})",
+    add_stack_options(parser)
+    parser.set_defaults(failure_status=1)  # a command may set its own (audit: 2, since 1 means drift)
+    commands = parser.add_subparsers(
+        title="commands", required=True, metavar="COMMAND", parser_class=CommandParser
     )
-    parser.add_argument(
-        "--template", type=Path, default=TEMPLATE_PATH, help="the SAM template (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--param",
-        metavar="NAME=VALUE",
-        type=_parameter,
-        action="append",
-        default=[],
-        help="override a template parameter, e.g. --param MaxReceiveCount=5 (repeatable)",
-    )
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_serve(commands)
     _add_provision(commands)
     _add_publish(commands)
     _add_run(commands)
     _add_dlq(commands)
-    _add_show(commands)
+    add_show(commands)
     _add_check_table(commands)
     add_audit(commands)
     return parser
@@ -171,7 +127,7 @@ def _add_serve(commands: Any) -> None:
         "Runs until Ctrl-C; everything lives in memory.",
     )
     serve.add_argument(
-        "--port", type=_at_least(0), default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s)"
+        "--port", type=at_least(0), default=DEFAULT_PORT, help="port on 127.0.0.1 (default: %(default)s)"
     )
     serve.add_argument("--no-seed", action="store_true", help="do not seed samples/items.json")
     serve.set_defaults(run_command=serve_command)
@@ -182,7 +138,9 @@ def _add_provision(commands: Any) -> None:
         "provision",
         help="create the stack's table and queues from template.yaml on the configured endpoint",
         description="Creates the DLQ, the queue and the table exactly as template.yaml defines them, on "
-        "the endpoint boto3 is configured for (idempotent). For real AWS use `sam deploy` instead.",
+        "the endpoint boto3 is configured for. Idempotent: run again with other --params, it sets the "
+        "existing queues' changed attributes and the table's TTL (and refuses a table with other keys). "
+        "For real AWS use `sam deploy` instead.",
     )
     provision_.add_argument("--seed", action="store_true", help="also seed samples/items.json")
     provision_.set_defaults(run_command=provision_command)
@@ -198,15 +156,22 @@ def _add_publish(commands: Any) -> None:
     )
     source = publish.add_mutually_exclusive_group(required=True)
     source.add_argument("--item-id", help="item of a single event (with --user-id)")
-    source.add_argument("--file", type=Path, help="JSON object or array of objects; strings are sent as-is")
-    source.add_argument("--body", help="one raw message body, sent exactly as given")
-    source.add_argument("--count", type=_at_least(1), help="generate this many events over the sample items")
+    source.add_argument(
+        "--file",
+        type=Path,
+        help="JSON object, array of objects, or an SQS event as Lambda gets it (samples/events/*.json: each "
+        "record's body); strings are sent as-is",
+    )
+    source.add_argument(
+        "--body", type=message_body, help="one raw message body, sent exactly as given (SQS's rules apply)"
+    )
+    source.add_argument("--count", type=at_least(1), help="generate this many events over the sample items")
     publish.add_argument("--user-id", help="sharing user of a single event")
     publish.add_argument("--event-id", help="eventId of a single event (default: a new UUID)")
     publish.add_argument("--shared-at", help="sharedAt of a single event (default: now)")
     publish.add_argument(
         "--duplicate-ratio",
-        type=float,
+        type=ratio,
         default=0.0,
         help="share of generated messages that repeat an earlier eventId, 0 to <1 (default: %(default)s)",
     )
@@ -234,22 +199,22 @@ def _add_run(commands: Any) -> None:
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
     run.add_argument(
         "--retry-after",
-        type=_at_least(0),
+        type=at_least(0),
         metavar="SECONDS",
         help="local shortcut: failed messages reappear after SECONDS, not the queue's visibility timeout",
     )
     run.add_argument(
         "--batch-window",
-        type=_at_least(0),
+        type=at_least(0),
         metavar="SECONDS",
         help="the batching window, as --param MaximumBatchingWindowInSeconds (checked as it is) for this run "
         "only: the provisioned queue's visibility timeout must cover it",
     )
     run.add_argument(
-        "--batch-size", type=_at_least(1), help="the batch size, as --param BatchSize for this run"
+        "--batch-size", type=at_least(1), help="the batch size, as --param BatchSize for this run"
     )
     run.add_argument(
-        "--max-concurrency", type=_at_least(1), help="the maximum concurrency, as --param MaximumConcurrency"
+        "--max-concurrency", type=at_least(1), help="the maximum concurrency, as --param MaximumConcurrency"
     )
     run.set_defaults(run_command=run_command)
 
@@ -266,7 +231,7 @@ def _add_dlq(commands: Any) -> None:
         "the count shown includes this look).",
     )
     inspect.add_argument(
-        "--limit", type=_at_least(1), default=10, help="most messages to show (default: %(default)s)"
+        "--limit", type=at_least(1), default=10, help="most messages to show (default: %(default)s)"
     )
     inspect.set_defaults(run_command=dlq_inspect_command)
     redrive = actions.add_parser(
@@ -283,7 +248,7 @@ def _add_dlq(commands: Any) -> None:
         help="auto: move task, copy if the endpoint lacks it (default: %(default)s)",
     )
     redrive.add_argument(
-        "--limit", type=_at_least(1), default=1000, help="most messages to copy (default: %(default)s)"
+        "--limit", type=at_least(1), default=1000, help="most messages to copy (default: %(default)s)"
     )
     redrive.set_defaults(run_command=dlq_redrive_command)
 
@@ -297,23 +262,6 @@ def _add_check_table(commands: Any) -> None:
         "what is missing: string keys PK and SK, TTL on ExpiresAt. Exit status 1 if anything is.",
     )
     check.set_defaults(run_command=check_table_command)
-
-
-def _add_show(commands: Any) -> None:
-    show = commands.add_parser("show", help="show an item or a user's feed", description="Read the table.")
-    things = show.add_subparsers(title="what", required=True, metavar="WHAT")
-    item = things.add_parser("item", help="an item's record", description="Shows one item's record.")
-    item.add_argument("item_id")
-    item.set_defaults(run_command=show_item_command)
-    feed = things.add_parser(
-        "feed", help="a user's activity feed, newest first", description="Shows one page of a user's feed."
-    )
-    feed.add_argument("user_id")
-    feed.add_argument(
-        "--limit", type=_at_least(1), default=20, help="entries per page (default: %(default)s)"
-    )
-    feed.add_argument("--cursor", help="the cursor printed under the previous page")
-    feed.set_defaults(run_command=show_feed_command)
 
 
 def serve_command(session: Session) -> int:
@@ -338,7 +286,7 @@ def serve_command(session: Session) -> int:
 
 
 def provision_command(session: Session) -> int:
-    resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
+    resources = provision(session.stack, boto3.client("dynamodb"), session.sqs, report=print)
     if session.args.seed:
         seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
     _print_resources(resources)
@@ -393,16 +341,18 @@ def run_command(session: Session) -> int:
 
 
 def dlq_inspect_command(session: Session) -> int:
+    parked = dlq.parked(session.sqs, session.resources.dlq_url)
     letters = dlq.inspect(session.sqs, session.resources.dlq_url, session.args.limit)
     rows = [
         [letter.message_id, letter.receive_count, f"{letter.age_s():.0f} s", _preview(letter.body)]
         for letter in letters
     ]
-    print(
-        table(["messageId", "receives (incl. this look)", "age", "body"], rows)
-        if rows
-        else "the DLQ is empty"
-    )
+    if not rows:
+        print("the DLQ is empty")
+        return 0
+    print(table(["messageId", "receives (incl. this look)", "age", "body"], rows))
+    more = f"; `--limit {parked}` shows them all" if parked > len(rows) else ""
+    print(f"\nshowing {len(rows)} of {parked} (approximate){more}")
     return 0
 
 
@@ -415,35 +365,6 @@ def dlq_redrive_command(session: Session) -> int:
     else:
         print(f"copied {result.moved} message(s) back to the main queue; {result.failed} could not be sent")
     return 0 if result.failed == 0 else 1
-
-
-def show_item_command(session: Session) -> int:
-    item = session.table_access().get_item(session.args.item_id)
-    if item is None:
-        raise CommandError(f"no item {session.args.item_id!r} in {session.resources.table_name}")
-    print(table(["attribute", "value"], sorted(item.items())))
-    return 0
-
-
-def show_feed_command(session: Session) -> int:
-    args = session.args
-    try:
-        page = ActivityService(session.table_access()).list_user_activity(
-            args.user_id, args.limit, args.cursor
-        )
-    except InvalidCursor as error:
-        raise CommandError(str(error)) from None
-    rows = [
-        [entry["SharedAt"], entry["ItemName"], entry["ItemId"], entry["EventId"]] for entry in page.entries
-    ]
-    print(
-        table(["SharedAt", "ItemName", "ItemId", "EventId"], rows)
-        if rows
-        else f"{args.user_id} has no activity"
-    )
-    if page.next_cursor:
-        print(f"\nnext page: share-worker show feed {args.user_id} --cursor {page.next_cursor}")
-    return 0
 
 
 def check_table_command(session: Session) -> int:
@@ -463,13 +384,9 @@ def _run_stack(session: Session) -> Stack:
     without a window however the values are given."""
     args = session.args
     options = {
-        name: value
-        for name, value in (
-            ("BatchSize", args.batch_size),
-            ("MaximumBatchingWindowInSeconds", args.batch_window),
-            ("MaximumConcurrency", args.max_concurrency),
-        )
-        if value is not None
+        name: getattr(args, dest)
+        for dest, (_, name) in RUN_OPTIONS.items()
+        if getattr(args, dest) is not None
     }
     return replace(session.stack, overrides={**session.stack.overrides, **options})
 
@@ -505,17 +422,6 @@ def _single_source(args: argparse.Namespace) -> list[str]:
     return [publisher.share_body(args.item_id, args.user_id, args.event_id, args.shared_at)]
 
 
-def _stack_options(args: argparse.Namespace) -> list[str]:
-    """The global options that make another command address the stack this one did: a command
-    without the ``--param``s would derive other names (another table) from the template."""
-    options = [] if args.stack == DEFAULT_STACK_NAME else ["--stack", args.stack]
-    if args.template != TEMPLATE_PATH:
-        options += ["--template", str(args.template)]
-    for name, value in args.param:
-        options += ["--param", f"{name}={value}"]
-    return options
-
-
 def _print_resources(resources: StackResources) -> None:
     print(
         table(
@@ -542,28 +448,6 @@ def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number not below ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _parameter(text: str) -> tuple[str, str]:
-    name, separator, value = text.partition("=")
-    if not separator or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
-
-
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -571,10 +455,6 @@ def _csv(text: str) -> list[str]:
 def _preview(body: str) -> str:
     flat = json.dumps(body)[1:-1] if "\n" in body else body
     return flat if len(flat) <= BODY_PREVIEW else flat[: BODY_PREVIEW - 1] + "…"
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "error"))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,11 @@ from services.timestamps import format_utc, utc_now
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+
+MAX_BODY_BYTES = 262_144
+"""The body size every SQS queue takes (a queue's ``MaximumMessageSize`` may allow more, up to 1 MiB)."""
+NOT_ALLOWED_IN_BODY = re.compile(r"[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 
 class PublishError(Exception):
@@ -38,13 +44,50 @@ def share_body(
 
 
 def bodies_from_file(path: Path) -> list[str]:
-    """A JSON object (one event) or an array; objects are serialised, strings are sent as they are."""
+    """Bodies from a JSON file: an SQS event as Lambda delivers it (``samples/events/*.json``) gives each
+    record's ``body`` as it is; an array gives one body per member and an object one body. Objects are
+    serialised, strings are sent as they are; every body must be one SQS accepts."""
     try:
         document = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise PublishError(f"cannot read share events from {path}: {error}") from None
-    entries = document if isinstance(document, list) else [document]
-    return [entry if isinstance(entry, str) else json.dumps(entry) for entry in entries]
+    if isinstance(document, dict) and isinstance(document.get("Records"), list):
+        bodies = record_bodies(document)
+    else:
+        entries = document if isinstance(document, list) else [document]
+        bodies = [entry if isinstance(entry, str) else json.dumps(entry) for entry in entries]
+    for number, body in enumerate(bodies, start=1):
+        try:
+            check_body(body)
+        except PublishError as error:
+            raise PublishError(f"{path}, message {number}: {error}") from None
+    return bodies
+
+
+def record_bodies(event: Mapping[str, Any]) -> list[str]:
+    """The message bodies of an SQS event as Lambda delivers it, as they were sent."""
+    try:
+        return [str(record["body"]) for record in event["Records"]]
+    except (KeyError, TypeError):
+        raise PublishError("an SQS event's Records must each have a body") from None
+
+
+def check_body(body: str) -> None:
+    """Refuses a body SQS would refuse: empty, over :data:`MAX_BODY_BYTES`, or with a character outside
+    the ones SQS allows (``#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF``)."""
+    if not body:
+        raise PublishError("a message body must have at least 1 character (SQS refuses an empty one)")
+    size = len(body.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise PublishError(
+            f"a message body may have at most {MAX_BODY_BYTES} bytes (256 KiB), this one has {size}"
+        )
+    if found := NOT_ALLOWED_IN_BODY.search(body):
+        raise PublishError(
+            f"a message body may not contain the character U+{ord(found.group()):04X} (at {found.start()}): "
+            "SQS allows tab, newline, carriage return and U+0020 to U+10FFFF except surrogates, "
+            "U+FFFE and U+FFFF"
+        )
 
 
 def generated_bodies(

@@ -2,15 +2,17 @@
 
 Every setting comes from the template (:mod:`local_runtime.stack.template`), so local queues redrive and
 time out like the deployed ones. This is for the embedded server or another local endpoint; real
-AWS gets the same resources from ``sam deploy``. Creating is idempotent: a queue with the same
-attributes or an existing table is left as it is. With ``ExistingTableName`` set, the table is the
+AWS gets the same resources from ``sam deploy``. Provisioning is idempotent and reconciles what a
+second run with other parameters changes: an existing queue gets the template's attributes
+(``SetQueueAttributes``), an existing table its TTL; keys cannot change in place, so a table whose
+keys differ is refused (:class:`MismatchedTable`). With ``ExistingTableName`` set, the table is the
 app's: it is not created, and it must already be there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 QUEUE_PROPERTIES_NOT_ATTRIBUTES = {"QueueName", "Tags"}
+QUEUE_EXISTS_CODES = {"QueueAlreadyExists", "QueueNameExists"}
+"""What ``CreateQueue`` answers for a queue of that name with other attributes (JSON and query protocol)."""
+
+Report = Callable[[str], object]
+"""Hears one line per change made to a resource that already existed."""
 
 
 @dataclass(frozen=True)
@@ -49,22 +56,30 @@ class StackResources:
         return f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
 
 
+class MismatchedTable(Exception):
+    """The stack's table exists with keys other than the template's: DynamoDB cannot change them."""
+
+
 class MissingTable(Exception):
     """The function's table is not there: the app's (``ExistingTableName``), or the stack's own."""
 
 
-def provision(stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient) -> StackResources:
+def provision(
+    stack: Stack, dynamodb: DynamoDBClient, sqs: SQSClient, report: Report | None = None
+) -> StackResources:
     """The DLQ, then the queue that redrives to it, then the table (unless it is the app's), as the
-    template defines them; values CloudFormation would refuse are refused first."""
+    template defines them; values CloudFormation would refuse are refused first. Resources that exist
+    are brought to the template's settings where AWS allows it, each change told to ``report``."""
+    report = report or (lambda line: None)
     stack.validate()
     creates_table = stack.creates(TABLE_ID)
     if not creates_table:
         require_table(stack, dynamodb)
-    dlq_url = sqs.create_queue(**_queue_request(stack, DLQ_ID))["QueueUrl"]
+    dlq_url = _ensure_queue(sqs, _queue_request(stack, DLQ_ID), report)
     stack = stack.with_known({DLQ_ID: dlq_url, f"{DLQ_ID}.Arn": _queue_arn(sqs, dlq_url)})
-    sqs.create_queue(**_queue_request(stack, QUEUE_ID))
-    if creates_table:
-        create_table(dynamodb, stack.table_name(), stack)
+    _ensure_queue(sqs, _queue_request(stack, QUEUE_ID), report)
+    if creates_table and not create_table(dynamodb, stack.table_name(), stack):
+        _reconcile_table(dynamodb, stack, report)
     return locate(stack, sqs)
 
 
@@ -94,8 +109,9 @@ def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def create_table(client: DynamoDBClient, name: str, stack: Stack | None = None) -> None:
-    """Creates table ``name`` as the template's ``ShareTable``: keys, billing, encryption, TTL, PITR.
+def create_table(client: DynamoDBClient, name: str, stack: Stack | None = None) -> bool:
+    """Creates table ``name`` as the template's ``ShareTable``: keys, billing, encryption, TTL, PITR;
+    ``False`` if a table of that name is already there (left as it is).
 
     Also what stands in for the app's own table locally: the keys and TTL the worker needs.
     """
@@ -110,13 +126,14 @@ def create_table(client: DynamoDBClient, name: str, stack: Stack | None = None) 
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceInUseException":
-            return
+            return False
         raise
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     if ttl := properties.get("TimeToLiveSpecification"):
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
     if recovery := properties.get("PointInTimeRecoverySpecification"):
         client.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=recovery)
+    return True
 
 
 def item_record(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,6 +198,74 @@ def missing_table_reason(stack: Stack) -> str:
 def _queue_request(stack: Stack, logical_id: str) -> dict[str, Any]:
     properties = stack.properties(logical_id)
     return {"QueueName": str(properties["QueueName"]), "Attributes": queue_attributes(properties)}
+
+
+def _ensure_queue(sqs: SQSClient, request: dict[str, Any], report: Report) -> str:
+    """Creates the queue; one of that name with other attributes gets the request's attributes."""
+    try:
+        return sqs.create_queue(**request)["QueueUrl"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in QUEUE_EXISTS_CODES:
+            raise
+    url = sqs.get_queue_url(QueueName=request["QueueName"])["QueueUrl"]
+    wanted: dict[str, str] = request["Attributes"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    current = {str(name): value for name, value in attributes.items()}
+    changed = {
+        name: value for name, value in wanted.items() if _comparable(current.get(name)) != _comparable(value)
+    }
+    if changed:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)  # type: ignore[arg-type]
+    for name, value in changed.items():
+        report(f"queue {request['QueueName']}: {name} {current.get(name)} -> {value}")
+    return url
+
+
+def _reconcile_table(client: DynamoDBClient, stack: Stack, report: Report) -> None:
+    """The stack's table exists: refuses other keys (DynamoDB cannot change them), turns on the TTL the
+    template gives if it is off, and refuses a TTL on another attribute (DynamoDB allows one, and
+    moving it means turning it off for up to an hour first)."""
+    name = stack.table_name()
+    wanted = stack.properties(TABLE_ID, "KeySchema", "AttributeDefinitions", "TimeToLiveSpecification")
+    found = client.describe_table(TableName=name)["Table"]
+    if _keys(found["KeySchema"], found["AttributeDefinitions"]) != _keys(
+        wanted["KeySchema"], wanted["AttributeDefinitions"]
+    ):
+        raise MismatchedTable(
+            f"table {name!r} exists with the keys {_keys(found['KeySchema'], found['AttributeDefinitions'])} "
+            f"and the template's are {_keys(wanted['KeySchema'], wanted['AttributeDefinitions'])}: DynamoDB "
+            "cannot change a table's keys; delete the table (its items go with it) or use another --stack"
+        )
+    ttl = wanted.get("TimeToLiveSpecification")
+    if not ttl or not ttl.get("Enabled"):
+        return
+    current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if current.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
+        if current.get("AttributeName") != ttl["AttributeName"]:
+            raise MismatchedTable(
+                f"table {name!r} has TTL on {current.get('AttributeName')} and the template puts it on "
+                f"{ttl['AttributeName']}: a table has one TTL attribute; turn it off first (DynamoDB then "
+                "waits up to an hour before it can be turned on again)"
+            )
+        return
+    client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    was = current.get("TimeToLiveStatus", "DISABLED")
+    report(f"table {name}: TTL {was} -> enabled on {ttl['AttributeName']}")
+
+
+def _keys(schema: Iterable[Mapping[str, Any]], definitions: Iterable[Mapping[str, Any]]) -> list[str]:
+    """A key schema in words: ``PK (S, HASH)``..."""
+    types = {definition["AttributeName"]: definition["AttributeType"] for definition in definitions}
+    return [f"{key['AttributeName']} ({types.get(key['AttributeName'])}, {key['KeyType']})" for key in schema]
+
+
+def _comparable(text: str | None) -> Any:
+    """An attribute's value for comparison: SQS may give JSON back with other spacing or a number as text."""
+    try:
+        value = json.loads(text) if text is not None else None
+    except ValueError:
+        return text
+    return {name: str(member) for name, member in value.items()} if isinstance(value, dict) else str(value)
 
 
 def _queue_arn(sqs: SQSClient, queue_url: str) -> str:

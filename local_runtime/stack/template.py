@@ -139,6 +139,15 @@ class Stack:
                 raise TemplateError(f"parameter {name} must be a whole number, got {value!r}") from None
         return str(value)
 
+    def parameter_names(self) -> list[str]:
+        return list(self.template.get("Parameters", {}))
+
+    def check_parameter(self, name: str) -> None:
+        """Refuses the parameter's value if it breaks the parameter's own constraints (``MinValue``,
+        ``MaxValue``, ``AllowedValues``, ``AllowedPattern``); the ``Rules`` that relate parameters are
+        :meth:`validate`'s."""
+        _check_constraints(name, self._declaration(name), self.parameter(name), _text(self._given(name)))
+
     def _declaration(self, name: str) -> dict[str, Any]:
         declaration: dict[str, Any] | None = self.template.get("Parameters", {}).get(name)
         if declaration is None:
@@ -203,8 +212,8 @@ class Stack:
         for name in self.overrides:
             if name not in declared:
                 raise TemplateError(f"template has no parameter {name}")
-        for name, declaration in declared.items():
-            _check_constraints(name, declaration, self.parameter(name), _text(self._given(name)))
+        for name in declared:
+            self.check_parameter(name)
         for name, rule in self.template.get("Rules", {}).items():
             if "RuleCondition" in rule and not self._holds(rule["RuleCondition"]):
                 continue

@@ -134,6 +134,6 @@ def test_audit_that_cannot_run_exits_2(aws: EmbeddedAws, tmp_path: Path) -> None
     bad_report = share_worker("audit", "--output", str(tmp_path / "report.txt"))
 
     assert (missing.returncode, missing.stdout) == (2, "")
-    assert "audit could not run: stack 'audit-not-there' is not there" in missing.stderr
+    assert "share-worker: stack 'audit-not-there' is not there" in missing.stderr
     assert bad_report.returncode == 2
     assert "the report is .json or .csv" in bad_report.stderr

@@ -88,9 +88,10 @@ def test_publish_run_look_at_the_results_and_redrive(
     assert test_item is not None and test_item["SharedCount"] == applied - 1  # one share was of another item
     generated = set(generated_bodies(20, ["test-item"], ["user123"], 0.5, random.Random(7)))
     assert applied == 1 + 1 + len(generated) < 1 + 1 + 20
-    assert "not json" in inspected and inspected.count("\n") == 3
+    assert "not json" in inspected and inspected.count("\n") == 5
+    assert inspected.endswith("\nshowing 1 of 1 (approximate)\n")
     assert f"SharedCount  {applied - 1}" in item
-    assert "next page: share-worker show feed user123 --cursor " in feed
+    assert f"next page: share-worker --stack {stack_name} show feed user123 --limit 1 --cursor " in feed
     assert "moved 1 message(s) back to the main queue (StartMessageMoveTask); 0 left" in redriven
     assert inspected_after_redrive.strip() == "the DLQ is empty"
 

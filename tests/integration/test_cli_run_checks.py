@@ -104,21 +104,8 @@ def test_run_takes_a_window_the_provisioned_queue_covers_though_its_parameters_s
             ["--param", "FunctionTimeout=10", "run", "--batch-size", "10000"],
             "BatchSize 10000 with FunctionTimeout 10 leaves less than 1000 ms to write",
         ),
-        (
-            ["run", "--max-concurrency", "1"],
-            "parameter MaximumConcurrency must be at least 2, got 1",
-        ),
-        (
-            ["--param", "MaximumBatchingWindowInSeconds=05", "run"],
-            "parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10,",
-        ),
     ],
-    ids=[
-        "no window for 20 records",
-        "no time to write 10000",
-        "a concurrency Lambda refuses",
-        "a leading zero",
-    ],
+    ids=["no window for 20 records", "no time to write 10000"],
 )
 def test_run_s_own_options_are_checked_as_the_parameters_they_stand_for(
     provisioned: Provision, arguments: list[str], refused: str
@@ -129,3 +116,44 @@ def test_run_s_own_options_are_checked_as_the_parameters_they_stand_for(
 
     assert done.returncode == 1
     assert done.stderr.startswith(f"share-worker: {refused}")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refused"),
+    [
+        (
+            ["run", "--max-concurrency", "1"],
+            "argument --max-concurrency: parameter MaximumConcurrency must be at least 2, got 1",
+        ),
+        (
+            ["--param", "MaximumBatchingWindowInSeconds=05", "run"],
+            "argument --param: parameter MaximumBatchingWindowInSeconds must be one of 0, 1, 2, 3, 4, 5, 10,",
+        ),
+        (
+            ["run", "--batch-window", "7"],
+            "argument --batch-window: parameter MaximumBatchingWindowInSeconds must be one of",
+        ),
+        (
+            ["run", "--batch-size", "10001"],
+            "argument --batch-size: parameter BatchSize must be at most 10000, got 10001",
+        ),
+    ],
+    ids=[
+        "a concurrency Lambda refuses",
+        "a leading zero",
+        "a window the template does not list",
+        "a batch Lambda refuses",
+    ],
+)
+def test_run_s_options_outside_their_parameter_s_constraints_are_argument_errors(
+    provisioned: Provision, arguments: list[str], refused: str
+) -> None:
+    """Exit status 2, as for any bad argument, and the queue is not touched."""
+    stack = provisioned()
+    assert share_worker(*stack, "publish", "--item-id", "test-item", "--user-id", "user123").returncode == 0
+
+    done = share_worker(*stack, *arguments, "--until-drained")
+
+    assert done.returncode == 2
+    assert f"share-worker: error: {refused}" in done.stderr
+    assert waiting_messages(stack) == "1"

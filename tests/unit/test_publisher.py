@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
 
-from local_runtime.cli.publisher import PublishError, bodies_from_file, generated_bodies, share_body
+from local_runtime.cli.publisher import (
+    MAX_BODY_BYTES,
+    PublishError,
+    bodies_from_file,
+    check_body,
+    generated_bodies,
+    share_body,
+)
 from services.share_event import parse_share_event
 from services.timestamps import utc_now
 
@@ -50,3 +58,31 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(PublishError, match=f"cannot read share events from {broken}"):
         bodies_from_file(broken)
+
+
+def test_an_sqs_event_file_gives_each_record_s_body_as_it_is(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"Records": [{"body": '{"itemId": "a"}'}, {"body": "not json"}]}))
+
+    assert bodies_from_file(event) == ['{"itemId": "a"}', "not json"]
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        ("", "at least 1 character"),
+        ("x" * (MAX_BODY_BYTES + 1), f"at most {MAX_BODY_BYTES} bytes"),
+        ("é" * (MAX_BODY_BYTES // 2 + 1), f"at most {MAX_BODY_BYTES} bytes (256 KiB), this one has"),
+        ("a\x00", "U+0000"),
+        ("a\ufffe", "U+FFFE"),
+        ("\ud800", "U+D800"),
+    ],
+    ids=["empty", "too long", "too many bytes", "NUL", "U+FFFE", "a lone surrogate"],
+)
+def test_a_body_sqs_refuses_is_refused_before_sending(body: str, refused: str) -> None:
+    with pytest.raises(PublishError, match=re.escape(refused)):
+        check_body(body)
+
+
+def test_a_body_of_every_character_sqs_allows_is_accepted() -> None:
+    check_body("\t\n\r x\ud7ff\ue000\ufffd\U00010000\U0010ffff" + "x" * (MAX_BODY_BYTES - 30))
