@@ -160,9 +160,13 @@ class SqsPoller:
                     if quiet_rounds == QUIET_ROUNDS_TO_DRAIN:
                         break
         finally:
-            for thread in self._threads_in_flight():
-                thread.join()
+            self.wait_for_invocations()
         return self.stats
+
+    def wait_for_invocations(self) -> None:
+        """Until the invocations in flight have ended (and their messages were deleted or released)."""
+        for thread in self._threads_in_flight():
+            thread.join()
 
     def _gather_batch(self) -> list[MessageTypeDef]:
         """Up to ``batch_size`` messages: the first long poll waits for one, the rest at most the window."""
