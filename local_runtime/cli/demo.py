@@ -29,7 +29,7 @@ import boto3
 
 from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq
-from local_runtime.cli.interrupts import INTERRUPTED_STATUS, killed_on_interrupt
+from local_runtime.cli.interrupts import INTERRUPTED_STATUS, ending_on_interrupt
 from local_runtime.cli.publisher import send
 from local_runtime.cli.report import echoed_logs, table
 from local_runtime.lambda_service.capture import Captured, captured_telemetry
@@ -103,7 +103,7 @@ def _demo(argv: Sequence[str] | None) -> None:
         function = stack.function()
         environments = EnvironmentPool(function, resources.function_arn(function.name))
         poller = SqsPoller(sqs, settings, environments.invoke)
-        with captured_telemetry() as captured, killed_on_interrupt(environments, poller), environments:
+        with captured_telemetry() as captured, ending_on_interrupt(environments, poller), environments:
             stats = poller.run()
         print(
             f"\nDrained: {stats.batches} batches, {stats.received} deliveries, {stats.deleted} deleted, "

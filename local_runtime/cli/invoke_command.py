@@ -28,7 +28,7 @@ import boto3
 
 from local_runtime.aws.embedded_aws import EmbeddedAws, embedded_aws
 from local_runtime.cli.embedded_stack import provision_embedded
-from local_runtime.cli.interrupts import INTERRUPTED_STATUS, killed_on_interrupt
+from local_runtime.cli.interrupts import INTERRUPTED_STATUS, ending_on_interrupt
 from local_runtime.cli.run_summary import outcome_table
 from local_runtime.lambda_service.capture import TelemetryStream
 from local_runtime.lambda_service.execution_environment import EnvironmentPool, InvocationResult
@@ -82,7 +82,7 @@ def _invoke(session: Session, resources: StackResources) -> InvocationResult:
     function = session.stack.function()
     telemetry = TelemetryStream(sys.stdout if session.args.logs else None)
     environments = EnvironmentPool(function, resources.function_arn(function.name))
-    with killed_on_interrupt(environments), environments, telemetry.as_stdout():
+    with ending_on_interrupt(environments), environments, telemetry.as_stdout():
         result = environments.invoke(session.args.event, str(uuid.uuid4()))
     if result.completed:
         print(json.dumps(result.response, indent=2))

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from local_runtime.cli.interrupts import INTERRUPTED_STATUS, killed_on_interrupt, stop_on_signals
+from local_runtime.cli.interrupts import INTERRUPTED_STATUS, ending_on_interrupt
 from local_runtime.cli.run_summary import dlq_messages, run_summary
 from local_runtime.lambda_service.capture import TelemetryStream
 from local_runtime.lambda_service.execution_environment import EnvironmentPool
@@ -49,12 +49,7 @@ class WorkerLoop:
         telemetry = TelemetryStream(sys.stdout if self.show_logs else None)
         status = 0
         try:
-            with (
-                stop_on_signals(poller.stop),
-                killed_on_interrupt(environments, poller),
-                environments,
-                telemetry.as_stdout(),
-            ):
+            with ending_on_interrupt(environments, poller, poller.stop), environments, telemetry.as_stdout():
                 poller.run()
         except KeyboardInterrupt:
             print(INTERRUPTED, file=sys.stderr)

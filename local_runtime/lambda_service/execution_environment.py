@@ -55,6 +55,7 @@ class ExecutionEnvironment:
     def __init__(self, function: Function, function_arn: str) -> None:
         self.function = function
         self.function_arn = function_arn
+        self._killed = False
         self._process = subprocess.Popen(  # the same interpreter, a fixed module: nothing from input
             [sys.executable, "-m", "local_runtime.lambda_service.bootstrap"],
             stdin=subprocess.PIPE,
@@ -88,9 +89,12 @@ class ExecutionEnvironment:
         if answer is None:
             alive = self.alive
             self.destroy()
-            reason = (
-                f"Task timed out after {timeout_s} seconds" if alive else "the execution environment died"
-            )
+            if self._killed:
+                reason = "the execution environment was killed"
+            elif alive:
+                reason = f"Task timed out after {timeout_s} seconds"
+            else:
+                reason = "the execution environment died"
             return InvocationResult(request_id, False, error=reason)
         return InvocationResult(
             request_id, bool(answer.get("ok")), answer.get("response"), answer.get("error")
@@ -108,7 +112,8 @@ class ExecutionEnvironment:
         self.destroy()
 
     def kill(self) -> None:
-        """SIGKILL the child, from any thread: an invocation waiting on it ends at once, as "died"."""
+        """SIGKILL the child, from any thread: an invocation waiting on it ends at once, as failed."""
+        self._killed = True
         with contextlib.suppress(ProcessLookupError):
             self._process.kill()
 
