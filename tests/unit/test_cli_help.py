@@ -19,6 +19,7 @@ COMMANDS = [
     ["show", "item"],
     ["show", "feed"],
     ["check-table"],
+    ["invoke"],
 ]
 
 
