@@ -8,6 +8,9 @@ event source mapping until the queue is drained, and report what happened.
 Failed messages reappear after :data:`RETRY_AFTER_S` instead of the queue's three minutes (the
 poller's local shortcut), so the invalid message reaches the DLQ in seconds.
 
+Ctrl-C ends it at once with one line and exit status 130: the execution environments are killed,
+the invocations they ran end, and the embedded server stops (:mod:`local_runtime.cli.interrupts`).
+
 ``--existing-table NAME`` (``make run EXISTING_TABLE=NAME``) runs the same loop the way the worker
 is deployed next to the app: table NAME is created first, as the app's stack would create it, and the
 stack is provisioned with ``ExistingTableName=NAME``, so it creates no table of its own.
@@ -26,6 +29,7 @@ import boto3
 
 from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq
+from local_runtime.cli.interrupts import INTERRUPTED_STATUS, ending_on_interrupt
 from local_runtime.cli.publisher import record_bodies, send
 from local_runtime.cli.report import echoed_logs, table
 from local_runtime.lambda_service.capture import Captured, captured_telemetry
@@ -47,9 +51,18 @@ from services.keys import item_key
 SAMPLE_BATCH = "mixed-batch.json"
 FEED_USER = "user123"
 RETRY_AFTER_S = 1
+INTERRUPTED = "make run: interrupted; the execution environments and the embedded server are stopped"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        _demo(argv)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        raise SystemExit(INTERRUPTED_STATUS) from None
+
+
+def _demo(argv: Sequence[str] | None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m local_runtime.cli.demo", description="The whole loop on the embedded AWS (make run)."
     )
@@ -89,11 +102,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"Published the {len(sent)} messages of samples/events/{SAMPLE_BATCH}; polling until drained:")
 
         function = stack.function()
-        with (
-            captured_telemetry() as captured,
-            EnvironmentPool(function, resources.function_arn(function.name)) as environments,
-        ):
-            stats = SqsPoller(sqs, settings, environments.invoke).run()
+        environments = EnvironmentPool(function, resources.function_arn(function.name))
+        poller = SqsPoller(sqs, settings, environments.invoke)
+        with captured_telemetry() as captured, ending_on_interrupt(environments, poller), environments:
+            stats = poller.run()
         print(
             f"\nDrained: {stats.batches} batches, {stats.received} deliveries, {stats.deleted} deleted, "
             f"{stats.failed_records} failed deliveries\n"

@@ -13,14 +13,11 @@ import json
 import logging
 import random
 import shlex
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import boto3
@@ -28,9 +25,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from local_runtime.aws.embedded_aws import embedded_aws
-from local_runtime.cli import dlq, publisher
+from local_runtime.cli import dlq, invoke_command, publisher
 from local_runtime.cli.audit_command import add_audit
 from local_runtime.cli.aws_setup import explained_aws_errors, region_from_aws_region
+from local_runtime.cli.embedded_stack import provision_embedded
+from local_runtime.cli.interrupts import stop_on_signals
 from local_runtime.cli.options import (
     RUN_OPTIONS,
     CommandParser,
@@ -39,26 +38,29 @@ from local_runtime.cli.options import (
     check_stack_options,
     message_body,
     ratio,
+    stack_options,
 )
-from local_runtime.cli.options import stack_options as _stack_options
 from local_runtime.cli.report import echoed_logs, table
 from local_runtime.cli.session import CommandError, Session
 from local_runtime.cli.show import add_show
 from local_runtime.cli.table_check import advice, check_table
-from local_runtime.lambda_service.execution_environment import EnvironmentPool
-from local_runtime.lambda_service.poller import PollerSettings, SqsPoller
+from local_runtime.cli.worker_loop import WorkerLoop
+from local_runtime.lambda_service.poller import PollerSettings
 from local_runtime.stack.provision import (
     MismatchedTable,
     MissingTable,
     StackResources,
-    create_table,
     missing_table_reason,
     provision,
     require_table,
     sample_items,
     seed_items,
 )
-from local_runtime.stack.template import QUEUE_ID, TABLE_ID, Stack, TemplateError
+from local_runtime.stack.template import (
+    QUEUE_ID,
+    Stack,
+    TemplateError,
+)
 
 DEFAULT_PORT = 5055
 SAMPLE_USERS = ("user123", "user456", "user789")
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_show(commands)
     _add_check_table(commands)
     add_audit(commands)
+    invoke_command.add_parser(commands)
     return parser
 
 
@@ -193,8 +196,10 @@ def _add_run(commands: Any) -> None:
         "concurrency and invokes the template's handler for each batch, in execution environments "
         "(one process each) with the function's environment variables and timeout. Stops on "
         "Ctrl-C/SIGTERM (batches in flight finish) or, with --until-drained, "
-        "when the queue is empty. Refuses to start if the provisioned queue's visibility timeout is "
-        "shorter than six times the function timeout plus the batching window.",
+        "when the queue is empty, then prints a summary: the counts of batches and records, each outcome's "
+        "count from the worker's EMF metrics, and the messages now in the DLQ; a second Ctrl-C kills the "
+        "execution environments at once (exit status 130). Refuses to start if the provisioned queue's "
+        "visibility timeout is shorter than six times the function timeout plus the batching window.",
     )
     run.add_argument("--until-drained", action="store_true", help="stop once nothing is left on the queue")
     run.add_argument(
@@ -215,6 +220,12 @@ def _add_run(commands: Any) -> None:
     )
     run.add_argument(
         "--max-concurrency", type=at_least(1), help="the maximum concurrency, as --param MaximumConcurrency"
+    )
+    run.add_argument(
+        "--logs",
+        action="store_true",
+        help="also print the worker's JSON log lines and EMF metrics on stdout as they come (about 200 KB "
+        "for 300 messages); without it, one line per batch on stderr and the summary at the end",
     )
     run.set_defaults(run_command=run_command)
 
@@ -266,20 +277,18 @@ def _add_check_table(commands: Any) -> None:
 
 def serve_command(session: Session) -> int:
     stopped = threading.Event()
-    with _stop_on_signals(stopped.set), embedded_aws(port=session.args.port) as server:
-        if not session.stack.creates(TABLE_ID):
-            create_table(boto3.client("dynamodb"), session.stack.table_name())
-        resources = provision(session.stack, boto3.client("dynamodb"), session.sqs)
-        if not session.args.no_seed:
-            seed_items(boto3.resource("dynamodb"), resources.table_name, sample_items())
+    with stop_on_signals(stopped.set), embedded_aws(port=session.args.port) as server:
+        resources = provision_embedded(session.stack, session.sqs, seed=not session.args.no_seed)
         print(
             f"Embedded AWS (moto) on {server.endpoint_url}: stack {session.args.stack!r} from template.yaml"
         )
         _print_resources(resources)
-        exports = " ".join(f"{name}={value}" for name, value in server.client_environment().items())
+        # The function's variables too (TABLE_NAME...): `lambda_handler(event, None)` runs in that shell.
+        environment = {**server.client_environment(), **session.stack.function().environment}
+        exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in environment.items())
         print(f"\nIn another shell:\n  export {exports}")
         for command in FOLLOW_UP_COMMANDS:
-            print(f"  {shlex.join(['share-worker', *_stack_options(session.args), *command])}")
+            print(f"  {shlex.join(['share-worker', *stack_options(session.args), *command])}")
         print("\nCtrl-C stops the server.", flush=True)
         stopped.wait()
     return 0
@@ -328,16 +337,9 @@ def run_command(session: Session) -> int:
         settings.maximum_concurrency,
         function.timeout_s,
     )
-    with EnvironmentPool(function, session.resources.function_arn(function.name)) as environments:
-        poller = SqsPoller(session.sqs, settings, environments.invoke)
-        with _stop_on_signals(poller.stop):
-            stats = poller.run()
-    print(
-        f"batches {stats.batches}, received {stats.received}, deleted {stats.deleted}, "
-        f"left for retry {stats.failed_records}, failed invocations {stats.failed_invocations}, "
-        f"execution environments {environments.started}"
-    )
-    return 0
+    inspect_command = shlex.join(["share-worker", *stack_options(args), "dlq", "inspect"])
+    loop = WorkerLoop(session.sqs, settings, session.resources, function, args.logs, inspect_command)
+    return loop.run()
 
 
 def dlq_inspect_command(session: Session) -> int:
@@ -429,23 +431,6 @@ def _print_resources(resources: StackResources) -> None:
             [["table", resources.table_name], ["queue", resources.queue_url], ["dlq", resources.dlq_url]],
         )
     )
-
-
-@contextmanager
-def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Within the block, Ctrl-C or SIGTERM calls ``stop``; a second Ctrl-C interrupts at once."""
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping (%s); press Ctrl-C again to interrupt", signal.Signals(signum).name)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        stop()
-
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _csv(text: str) -> list[str]:

@@ -55,6 +55,7 @@ class ExecutionEnvironment:
     def __init__(self, function: Function, function_arn: str) -> None:
         self.function = function
         self.function_arn = function_arn
+        self._killed = False
         self._process = subprocess.Popen(  # the same interpreter, a fixed module: nothing from input
             [sys.executable, "-m", "local_runtime.lambda_service.bootstrap"],
             stdin=subprocess.PIPE,
@@ -88,9 +89,12 @@ class ExecutionEnvironment:
         if answer is None:
             alive = self.alive
             self.destroy()
-            reason = (
-                f"Task timed out after {timeout_s} seconds" if alive else "the execution environment died"
-            )
+            if self._killed:
+                reason = "the execution environment was killed"
+            elif alive:
+                reason = f"Task timed out after {timeout_s} seconds"
+            else:
+                reason = "the execution environment died"
             return InvocationResult(request_id, False, error=reason)
         return InvocationResult(
             request_id, bool(answer.get("ok")), answer.get("response"), answer.get("error")
@@ -106,6 +110,12 @@ class ExecutionEnvironment:
             self._stdin.close()
             self._process.wait(STOP_TIMEOUT_S)
         self.destroy()
+
+    def kill(self) -> None:
+        """SIGKILL the child, from any thread: an invocation waiting on it ends at once, as failed."""
+        self._killed = True
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
 
     def destroy(self) -> None:
         if self.alive:
@@ -141,6 +151,9 @@ class EnvironmentPool:
     Environments start one at a time: a burst of ten cold starts at once on a laptop makes every
     one of them slow. The poller never has more invocations in flight than its maximum
     concurrency, so the pool never holds more environments than that.
+
+    :meth:`kill` ends every environment, busy ones too, for a process that must stop now (a second
+    Ctrl-C): environments run in sessions of their own, so the terminal's SIGINT never reaches them.
     """
 
     def __init__(self, function: Function, function_arn: str) -> None:
@@ -148,6 +161,8 @@ class EnvironmentPool:
         self.function_arn = function_arn
         self.started = 0
         self._idle: list[ExecutionEnvironment] = []
+        self._live: set[ExecutionEnvironment] = set()
+        self._killed = False
         self._lock = threading.Lock()
         self._starting = threading.Lock()
 
@@ -165,16 +180,27 @@ class EnvironmentPool:
         except InitError as error:
             return InvocationResult(request_id, False, error=f"init failed: {error}")
         result = environment.invoke(event, request_id)
-        if environment.alive:
-            with self._lock:
+        with self._lock:
+            if environment.alive and not self._killed:
                 self._idle.append(environment)
+            else:
+                self._live.discard(environment)
         return result
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+            self._live.difference_update(idle)
         for environment in idle:
             environment.stop()
+
+    def kill(self) -> None:
+        """Kill every environment now, busy or idle; an environment still starting is killed once it is up."""
+        with self._lock:
+            self._killed = True
+            live = list(self._live)
+        for environment in live:
+            environment.kill()
 
     def _take(self) -> ExecutionEnvironment:
         with self._lock:
@@ -185,7 +211,13 @@ class EnvironmentPool:
                 if self._idle:
                     return self._idle.pop()
                 self.started += 1
-            return ExecutionEnvironment(self.function, self.function_arn)
+            environment = ExecutionEnvironment(self.function, self.function_arn)
+            with self._lock:
+                self._live.add(environment)
+                killed = self._killed
+            if killed:
+                environment.kill()
+            return environment
 
 
 def _environment(function: Function) -> dict[str, str]:

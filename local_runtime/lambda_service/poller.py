@@ -136,7 +136,7 @@ class SqsPoller:
         self._stopping = threading.Event()
         self._slots = threading.BoundedSemaphore(settings.maximum_concurrency)
         self._in_flight: set[threading.Thread] = set()
-        self._in_flight_lock = threading.Lock()
+        self._in_flight_changed = threading.Condition()
 
     def stop(self) -> None:
         """Ask the loop to end: no new batch is gathered, batches in flight finish first."""
@@ -160,9 +160,17 @@ class SqsPoller:
                     if quiet_rounds == QUIET_ROUNDS_TO_DRAIN:
                         break
         finally:
-            for thread in self._threads_in_flight():
-                thread.join()
+            self.wait_for_invocations()
         return self.stats
+
+    def wait_for_invocations(self) -> None:
+        """Until the invocations in flight have ended (and their messages were deleted or released).
+
+        Not ``Thread.join``: a KeyboardInterrupt in a join marks the thread as ended when it is not
+        (CPython's bpo-45274 clean-up releases the lock the running thread holds), so a second wait
+        would return at once, with the invocation still going."""
+        with self._in_flight_changed:
+            self._in_flight_changed.wait_for(lambda: not self._in_flight)
 
     def _gather_batch(self) -> list[MessageTypeDef]:
         """Up to ``batch_size`` messages: the first long poll waits for one, the rest at most the window."""
@@ -198,7 +206,7 @@ class SqsPoller:
         thread = threading.Thread(
             target=self._invoke, args=(batch,), name="share-worker-invocation", daemon=True
         )
-        with self._in_flight_lock:
+        with self._in_flight_changed:
             self._in_flight.add(thread)
             in_flight = len(self._in_flight)
         with self.stats.lock:
@@ -226,8 +234,9 @@ class SqsPoller:
             self.stats.add(batches=1, deleted=len(succeeded))
             log.info("batch of %d: %d deleted, %d left for retry", len(batch), len(succeeded), len(failed))
         finally:
-            with self._in_flight_lock:
+            with self._in_flight_changed:
                 self._in_flight.discard(threading.current_thread())
+                self._in_flight_changed.notify_all()
             self._slots.release()
 
     def _invoke_safely(self, event: dict[str, Any]) -> InvocationResult:
@@ -304,7 +313,7 @@ class SqsPoller:
                 )
 
     def _threads_in_flight(self) -> list[threading.Thread]:
-        with self._in_flight_lock:
+        with self._in_flight_changed:
             return list(self._in_flight)
 
     def _looks_drained(self) -> bool:

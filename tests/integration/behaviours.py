@@ -6,6 +6,7 @@ the ``test-behaviour`` message attribute says what to do, and only on a message'
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -14,6 +15,9 @@ from handler import lambda_handler as worker_handler
 BEHAVIOUR_ATTRIBUTE = "test-behaviour"
 RAISE = "raise-on-first-delivery"
 HANG = "hang-on-first-delivery"
+ANNOUNCE_AND_HANG = "say-so-on-stderr-and-hang-on-first-delivery"
+ANNOUNCEMENT = "behaviours: hanging now"
+"""Written to standard error (the environment's is its parent's): a test knows an invocation is in flight."""
 NAME_A_STRANGER = "name-a-message-outside-the-batch-on-first-delivery"
 ECHO_CONTEXT = "echo-context"
 HANG_S = 60
@@ -26,7 +30,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     if first_delivery and RAISE in asked:
         raise RuntimeError("injected failure")
-    if first_delivery and HANG in asked:
+    if first_delivery and ANNOUNCE_AND_HANG in asked:
+        sys.stderr.write(ANNOUNCEMENT + "\n")
+        sys.stderr.flush()
+    if first_delivery and asked & {HANG, ANNOUNCE_AND_HANG}:
         time.sleep(HANG_S)
     if first_delivery and NAME_A_STRANGER in asked:
         return {"batchItemFailures": [{"itemIdentifier": "not-a-message-of-this-batch"}]}

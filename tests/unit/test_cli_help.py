@@ -20,6 +20,7 @@ COMMANDS = [
     ["show", "feed"],
     ["check-table"],
     ["audit"],
+    ["invoke"],
 ]
 
 
