@@ -32,6 +32,9 @@ COPY_HOLD_S = 60
 NOT_IMPLEMENTED_STATUSES = {500, 501}
 NOT_IMPLEMENTED_CODES = {"NotImplemented", "UnsupportedOperation", "InvalidAction"}
 MOVE_POLL_S = 0.2
+MOVE_WAIT_S = 15 * 60
+"""How long a redrive waits for its move task: SQS moves up to 500 messages a second, so a DLQ of
+450,000 would still be moving (the task goes on without us; ``list-message-move-tasks`` follows it)."""
 """How often a redrive asks whether its move task has finished."""
 
 
@@ -96,10 +99,25 @@ def redrive(
     return _copy(sqs, resources, limit)
 
 
+class MoveTaskStillRunning(RuntimeError):
+    """The move task outlasted :data:`MOVE_WAIT_S`; it goes on in SQS."""
+
+
 def _wait_for_move(sqs: SQSClient, dlq_arn: str, task_handle: str) -> RedriveResult:
-    """Poll the DLQ's newest move task (ours: one task at a time per queue) until it is no longer running."""
+    """Poll the DLQ's newest move task (ours: SQS runs one task at a time per queue) until it is no
+    longer running. SQS may list a task it has just started a moment later, so an empty list is waited on."""
+    deadline = time.monotonic() + MOVE_WAIT_S
     while True:
-        [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+        if time.monotonic() > deadline:
+            raise MoveTaskStillRunning(
+                f"the move task is still running after {MOVE_WAIT_S} s; it goes on in SQS: "
+                f"aws sqs list-message-move-tasks --source-arn {dlq_arn}"
+            )
+        tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+        if not tasks:
+            time.sleep(MOVE_POLL_S)
+            continue
+        [task] = tasks
         if task.get("Status") not in ("RUNNING", "CANCELLING"):
             moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
             to_move = int(task.get("ApproximateNumberOfMessagesToMove", moved))

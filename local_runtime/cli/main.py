@@ -89,7 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             with explained_aws_errors(lambda: missing_table_reason(session.stack)):
                 return command(session)
-        except (CommandError, TemplateError, MissingTable, MismatchedTable, publisher.PublishError) as error:
+        except (
+            CommandError,
+            TemplateError,
+            MissingTable,
+            MismatchedTable,
+            publisher.PublishError,
+            dlq.MoveTaskStillRunning,
+        ) as error:
             print(f"share-worker: {error}", file=sys.stderr)
         except (ClientError, BotoCoreError) as error:
             print(f"share-worker: AWS call failed: {error}", file=sys.stderr)
