@@ -22,20 +22,16 @@ class Outcome(StrEnum):
     REPAIRED = "repaired"
     CHANGED_DURING_REPAIR = "changed during repair"
     CHANGED_DURING_AUDIT = "changed during audit"
+    """It kept taking shares while it was confirmed: no stable count to condition a repair on."""
     EXCLUDED = "excluded by --only"
     DRY_RUN = "dry run"
     NEVER_REPAIRED = "never repaired"
-    """An item with feed entries and no record: the audit never creates items."""
-
-
-LEFT_DRIFTING = frozenset(
-    {Outcome.CHANGED_DURING_REPAIR, Outcome.CHANGED_DURING_AUDIT, Outcome.EXCLUDED, Outcome.DRY_RUN}
-)
-"""Outcomes that leave a count wrong, or not known to be right: exit status 1."""
+    """No record (the audit never creates items), or a malformed count (a person decides)."""
 
 
 def repair(table: Table, finding: Finding) -> Outcome:
-    """``SharedCount = ledger`` if ``SharedCount`` is still ``finding.shared_count``."""
+    """``SharedCount = ledger`` if ``SharedCount`` is still ``finding.shared_count`` (an integer or
+    none: a malformed count is never repaired)."""
     values: dict[str, Any] = {":ledger": finding.ledger_count}
     if finding.shared_count is None:
         condition = "attribute_exists(PK) AND attribute_not_exists(SharedCount)"

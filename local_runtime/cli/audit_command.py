@@ -1,8 +1,9 @@
 """``share-worker audit``: the command line of :mod:`local_runtime.audit`.
 
 Exit status: 0 when no count drifts (with ``--repair``: every drifting count was repaired), 1 when
-one does or is left unrepaired, 2 when the audit could not run (usage, a stack or table that is not
-there, a failed AWS call), so that a scheduled job can tell "counts are wrong" from "audit broke".
+one does, is left unrepaired or is malformed, 2 when the audit could not run or finish (usage, a
+stack or table that is not there, a failed AWS call, another repair holding the lease, a bug), so
+that a scheduled job can tell "counts are wrong" from "audit broke".
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from local_runtime.audit.audit import AuditRequest, audit
+from local_runtime.audit.audit import AuditRequest, AuditResult, audit
 from local_runtime.audit.drift import Status
-from local_runtime.audit.ledger_scan import approximate_record_count
+from local_runtime.audit.lease import LeaseError
+from local_runtime.audit.ledger_scan import Progress, approximate_record_count
 from local_runtime.audit.report import REPORT_SUFFIXES, report_rows, summary, write_report
 from local_runtime.cli.options import at_least
 from local_runtime.cli.report import table
-from local_runtime.cli.session import Session
+from local_runtime.cli.session import CommandError, Session
 
 CANNOT_AUDIT = 2
 DIRECTIONS = {str(status): status for status in (Status.OVER_COUNTED, Status.UNDER_COUNTED)}
@@ -36,13 +41,20 @@ def add_audit(commands: Any) -> None:
         "strongly consistent Scan and compares its SharedCount; confirms each drifting item again so that "
         "live traffic is not taken for drift. Dry run unless --repair, which sets each drifting count to "
         "its ledger count on the condition that it still holds the value seen (a share applied meanwhile "
-        "is never overwritten: that item is left for the next run). Exit status 0 when nothing drifts "
-        "(or all drift was repaired), 1 when something drifts, 2 when the audit could not run.",
+        "is never overwritten: that item is left for the next run); one repair at a time (a lease in the "
+        "table), and nothing else may lower counts meanwhile. Cost: every run reads the whole table with "
+        "consistent reads, at least once, and once more per confirmation round when something drifts "
+        "(2 or more full scans); --items skips the first scan but its confirmation still scans the whole "
+        "table (1 to 3 full scans): the table has no index by item. Exit status 0 when nothing drifts "
+        "(or all drift was repaired), 1 when something drifts or a count is malformed, 2 when the audit "
+        "could not run or finish.",
     )
     audit_parser.add_argument(
         "--segments", type=at_least(1), default=4, help="parallel scan segments (default: %(default)s)"
     )
-    audit_parser.add_argument("--items", help="comma-separated item ids: audit only these")
+    audit_parser.add_argument(
+        "--items", help="comma-separated item ids: audit only these (still 1-3 full scans, no first scan)"
+    )
     audit_parser.add_argument(
         "--output", type=_report_path, metavar="REPORT.json|REPORT.csv", help="write the per-item report"
     )
@@ -69,28 +81,62 @@ def run_audit(session: Session) -> int:
     )
     service = session.table_access()
     client = boto3.client("dynamodb")
-    with tqdm(
-        total=approximate_record_count(client, service.table_name),
-        unit="rec",
-        desc="scanning",
-        file=sys.stderr,
-        disable=args.quiet or not sys.stderr.isatty(),
-    ) as progress:
+    total = approximate_record_count(client, service.table_name)
+    with (
+        tqdm(total=total, unit="rec", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar,
+        _broken_audit_exits_2(),
+    ):
         lock = threading.Lock()
 
-        def advance(records: int) -> None:
+        def scan(description: str) -> Progress:
+            """Each scan (the first, each confirmation round) restarts the bar under its own name."""
             with lock:
-                progress.update(records)
+                bar.reset(total)
+                bar.set_description(description)
 
-        result = audit(service, client, request, advance)
-    rows = report_rows(result)
-    if rows:
-        print(table(list(rows[0]), [list(row.values()) for row in rows]) + "\n")
-    print(table(["", "items"], list(summary(result).items())))
+            def advance(records: int) -> None:
+                with lock:
+                    bar.update(records)
+
+            return advance
+
+        result = audit(service, client, request, scan)
+    _print(result)
     if args.output:
         write_report(result, args.output)
         print(f"\nreport: {args.output}")
     return 1 if result.left_drifting else 0
+
+
+def _print(result: AuditResult) -> None:
+    rows = report_rows(result)
+    if rows:
+        print(table(list(rows[0]), [list(row.values()) for row in rows]) + "\n")
+    lines = [
+        (name, ", ".join(value) or "-" if isinstance(value, list) else value)
+        for name, value in summary(result).items()
+    ]
+    print(table(["", "items"], lines))
+
+
+@contextmanager
+def _broken_audit_exits_2() -> Iterator[None]:
+    """Anything the audit raises becomes a :class:`CommandError`: one line on stderr, exit status 2.
+
+    main explains the SDK's errors, and finds those the worker's services wrap (a
+    ``RetryableProcessingError`` from ``BatchGetItem``) through ``__cause__``, but anything else (a
+    service error without an SDK cause, ``DeadlineApproaching``, a bug) would be a traceback and exit
+    status 1, which a scheduled job reads as drift. The SDK error stays the cause, for main to explain.
+    """
+    try:
+        yield
+    except (CommandError, ClientError, BotoCoreError):
+        raise
+    except LeaseError as error:
+        raise CommandError(str(error)) from error
+    except Exception as error:  # noqa: BLE001 - a broken audit must exit 2, never 1 (drift)
+        cause = error.__cause__ if isinstance(error.__cause__, (ClientError, BotoCoreError)) else error
+        raise CommandError(f"the audit could not finish: {type(error).__name__}: {error}") from cause
 
 
 def _report_path(text: str) -> Path:

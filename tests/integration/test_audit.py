@@ -41,7 +41,7 @@ def test_audit_reports_exactly_the_drifting_items_and_amounts(
         "item-c": -3,
         "item-d": 5,
         "item-f": -2,
-        "item-gone": 0,
+        "item-gone": None,
     }
     assert report["summary"] == {
         "items checked": len(SHARES),
@@ -49,7 +49,9 @@ def test_audit_reports_exactly_the_drifting_items_and_amounts(
         "under-counted": 2,
         "total drift up": 8,
         "total drift down": 5,
+        "malformed count": 0,
         "no item record": 1,
+        "not found": [],
         "dry run": 5,
         "never repaired": 1,
     }
