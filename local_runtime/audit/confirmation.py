@@ -9,7 +9,8 @@ confirmed in this order:
 1. ``seen``: its record, read strongly consistent at t0 (``BatchGetItem``);
 2. its ledger, counted by a second strongly consistent scan that starts at t1 > t0 and ends at t2;
 3. its record again at t3 > t2 (``after``), and, for ``--repair``, at t4 > t3 the
-   ``UpdateItem ... SET SharedCount = :ledger`` conditioned on ``SharedCount = :seen``.
+   ``SET SharedCount = :ledger`` conditioned on ``SharedCount = :seen`` (in one transaction with the
+   lease's check, :mod:`local_runtime.audit.repair`).
 
 Every share is one transaction that adds 1 to the count *and* writes its feed entry, the worker never
 deletes feed entries, and nothing lowers a count while a repair runs: repairs exclude each other
@@ -28,7 +29,10 @@ writing the ledger count is exact. The re-read at t3 tells a dry run the same wi
 ``after`` differs from ``seen``, the k shares that landed in between are counted by the ledger or
 not (0 <= k <= after - seen), so the drift lies between ``seen - ledger`` and ``after - ledger``
 (:attr:`~local_runtime.audit.drift.Finding.drift_bounds`): drift is reported only when that range
-excludes 0, and such an item is confirmed again, a few rounds at most. What this cannot see is a
+excludes 0, and such an item is confirmed again, a few rounds at most. One whose range still holds 0
+after the last round is undetermined ("changed during audit", exit status 3), neither hidden as ok
+nor paged as drift; a repair by a delta would not need a stable count but could not be conditioned on
+``seen``, so it is not done. What this cannot see is a
 feed entry deleted on purpose (see the README, "Audit the counts").
 """
 
@@ -71,7 +75,12 @@ def confirm(
         changed: set[str] = set()
         for item_id in pending:
             finding = Finding(
-                item_id, seen.get(item_id), ledger[item_id], after.get(item_id), has_record=item_id in seen
+                item_id,
+                seen.get(item_id),
+                ledger[item_id],
+                after.get(item_id),
+                has_record=item_id in seen,
+                has_record_after=item_id in after,
             )
             if finding.stable or round_ + 1 == rounds:
                 confirmed.append(finding)

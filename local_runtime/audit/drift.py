@@ -43,6 +43,8 @@ class Finding:
     ledger_count: int
     shared_count_after: Count
     has_record: bool = True
+    has_record_after: bool = True
+    """The record was still there at the second read: one deleted in between has no drift to speak of."""
 
     @property
     def stable(self) -> bool:
@@ -55,7 +57,11 @@ class Finding:
         """The least and the most the count can be above (positive) its ledger; ``None`` when there
         is no drift to speak of (no record, a malformed count)."""
         seen, after = self.shared_count, self.shared_count_after
-        if not self.has_record or isinstance(seen, Malformed) or isinstance(after, Malformed):
+        if (
+            not (self.has_record and self.has_record_after)
+            or isinstance(seen, Malformed)
+            or isinstance(after, Malformed)
+        ):
             return None
         return (seen or 0) - self.ledger_count, (after or 0) - self.ledger_count
 
@@ -69,6 +75,8 @@ class Finding:
     def status(self) -> Status:
         if not self.has_record:
             return Status.NO_ITEM_RECORD if self.ledger_count else Status.NOT_FOUND
+        if not self.has_record_after:
+            return Status.NO_ITEM_RECORD  # deleted during the audit: never repaired
         bounds = self.drift_bounds
         if bounds is None:
             return Status.MALFORMED_COUNT
@@ -89,6 +97,7 @@ def compare(counts: TableCounts) -> list[Finding]:
             counts.ledger[item_id],
             counts.shared_counts.get(item_id),
             has_record=item_id in counts.shared_counts,
+            has_record_after=item_id in counts.shared_counts,
         )
         for item_id in sorted(set(counts.shared_counts) | set(counts.ledger))
     ]

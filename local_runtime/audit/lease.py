@@ -8,10 +8,24 @@ read to its last write:
 
 * taken with a conditional ``PutItem`` (no lease, or an expired one), with its owner's id and expiry;
 * renewed by a thread of its own every third of :data:`LEASE_S` (conditional on the owner);
-* checked before each write: a repair that could not renew in time stops, as another may have it;
-* deleted at the end on the condition that it is still the owner's. A crashed run's lease expires
-  (another run takes it then), and DynamoDB's TTL, on the same ``ExpiresAt`` as the dedup markers',
-  deletes it later.
+* fenced in each write: a repair is one ``TransactWriteItems`` whose ``ConditionCheck`` requires the
+  record's ``Owner`` to be this repair's (:mod:`local_runtime.audit.repair`), so a write that lands
+  late (botocore's retries, a paused process) after another repair took the expired lease is
+  cancelled, not applied. ``#owner = :me`` is enough, without a clock: an owner id is new for each
+  run (:attr:`Lease.owner`) and only :meth:`Lease.take` writes a record without the condition
+  ``#owner = :me``, once per run, so once another repair has taken the lease the record never holds
+  this owner again;
+* checked before each write (:meth:`Lease.check`), only to stop early: a repair that could not renew
+  in time stops, as another may have it;
+* deleted at the end on the condition that it is still the owner's; a refusal means another repair
+  took it meanwhile, and the run exits 2. A crashed run's lease expires (another run takes it then),
+  and DynamoDB's TTL, on the same ``ExpiresAt`` as the dedup markers', deletes it later.
+
+Clocks: ``ExpiresAt`` is written with the holder's clock and compared with the taker's (``ExpiresAt <
+:now``), so a taker whose clock runs ahead can take a live lease early. Skew can only shorten a
+lease, never let two repairs write: the fencing above refuses the first holder's writes from then on.
+The holder measures its own margin (:meth:`Lease.check`) with :func:`time.monotonic`, which no clock
+adjustment moves.
 
 A dry run writes nothing and takes no lease. The scan skips the record (its key is neither an item's
 nor a feed entry's).
@@ -60,8 +74,8 @@ class LeaseHeld(LeaseError):
 class LeaseLost(LeaseError):
     def __init__(self) -> None:
         super().__init__(
-            "the repair could not renew its lease in time and stopped before its next write "
-            "(another repair may hold it now): run it again"
+            "the lease was lost during this repair (it could not be renewed in time, or another repair "
+            "took it): the repair stopped; the rows marked 'lease lost' were not written: run it again"
         )
 
 
@@ -73,26 +87,47 @@ class Lease:
         self._table_name = table.table_name
         self._duration_s = duration_s
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._expires_at = 0.0
+        self._deadline = 0.0
+        """When the lease ends by :func:`time.monotonic`, counted from before its last write was sent."""
         self._lost = False
         self._stop = threading.Event()
 
+    @property
+    def lost(self) -> bool:
+        """A renewal or the release was refused: another repair took the lease."""
+        return self._lost
+
     def take(self) -> None:
-        now = time.time()
+        """Takes the lease, or raises :class:`LeaseHeld`. A refusal that names this owner is this
+        request's own earlier attempt, applied but its response lost (botocore retried it): taken."""
+        now, started = time.time(), time.monotonic()
         try:
             self._put(now, "attribute_not_exists(PK) OR ExpiresAt < :now", {":now": int(now)})
         except self._client.exceptions.ConditionalCheckFailedException:
             held = self._client.get_item(TableName=self._table_name, Key=LEASE_KEY, ConsistentRead=True)
             record: dict[str, Any] = dict(held.get("Item", {}))
-            raise LeaseHeld(
-                str(record.get("Owner", "just ended")), int(record.get("ExpiresAt", now))
-            ) from None
+            if record.get("Owner") != self.owner:
+                raise LeaseHeld(
+                    str(record.get("Owner", "just ended")), int(record.get("ExpiresAt", now))
+                ) from None
+            self._deadline = started + self._duration_s
 
     def check(self) -> None:
-        """Raises :class:`LeaseLost` unless the lease was renewed and has a third of its time left,
-        so that the write about to be sent lands while it is held."""
-        if self._lost or time.time() > self._expires_at - self._duration_s / 3:
+        """Raises :class:`LeaseLost` unless the lease was renewed and has a third of its time left.
+        Only an early stop: the write itself is fenced on the owner (see the module docstring)."""
+        if self._lost or time.monotonic() > self._deadline - self._duration_s / 3:
             raise LeaseLost
+
+    def fence(self) -> dict[str, Any]:
+        """The ``ConditionCheck`` that a write sent in one transaction with it lands only while this
+        repair owns the lease (plain values: the resource's client serializes them)."""
+        return {
+            "TableName": self._table_name,
+            "Key": LEASE_KEY,
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": OWNER_NAME,
+            "ExpressionAttributeValues": {":owner": self.owner},
+        }
 
     def keep(self) -> None:
         """Renews the lease until :meth:`release`; a renewal refused (someone else's lease) loses it."""
@@ -106,6 +141,7 @@ class Lease:
                 log.warning("could not renew the repair's lease (retrying): %s", error)
 
     def release(self) -> None:
+        """Deletes the lease if it is still this owner's; else :attr:`lost` (the run exits 2)."""
         self._stop.set()
         try:
             self._client.delete_item(
@@ -116,9 +152,10 @@ class Lease:
                 ExpressionAttributeValues={":owner": self.owner},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            log.warning("the repair's lease had expired and was taken by another repair")
+            self._lost = True
 
     def _put(self, now: float, condition: str, values: dict[str, Any]) -> None:
+        started = time.monotonic()
         expires_at = int(now + self._duration_s)
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
@@ -129,7 +166,7 @@ class Lease:
         if "#owner" in condition:  # DynamoDB refuses names an expression does not use
             arguments["ExpressionAttributeNames"] = OWNER_NAME
         self._client.put_item(**arguments)
-        self._expires_at = expires_at
+        self._deadline = started + self._duration_s
 
 
 @contextmanager

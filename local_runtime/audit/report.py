@@ -55,6 +55,7 @@ def summary(result: AuditResult) -> dict[str, int | list[str]]:
         "total drift down": -sum(most for _, most in filter(None, down)),
         "malformed count": statuses[Status.MALFORMED_COUNT],
         "no item record": statuses[Status.NO_ITEM_RECORD],
+        "undetermined (changed during every round)": len(result.undetermined),
         "not found": result.not_found,
         **{str(outcome): count for outcome, count in sorted(outcomes.items())},
     }

@@ -2,13 +2,16 @@
 
 Exit status: 0 when no count drifts (with ``--repair``: every drifting count was repaired), 1 when
 one does, is left unrepaired or is malformed, 2 when the audit could not run or finish (usage, a
-stack or table that is not there, a failed AWS call, another repair holding the lease, a bug), so
-that a scheduled job can tell "counts are wrong" from "audit broke".
+stack or table that is not there, a failed AWS call, another repair holding the lease, the lease lost
+during the repair, a report that cannot be written, a bug), 3 when nothing drifts but some items
+changed during every confirmation round (undetermined: rerun off-peak), so that a scheduled job can
+tell "counts are wrong" from "audit broke" from "too busy to tell". 1 wins over 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -22,14 +25,14 @@ from tqdm import tqdm
 
 from local_runtime.audit.audit import AuditRequest, AuditResult, audit
 from local_runtime.audit.drift import Status
-from local_runtime.audit.lease import LeaseError
+from local_runtime.audit.lease import LeaseError, LeaseLost
 from local_runtime.audit.ledger_scan import Progress, approximate_record_count
 from local_runtime.audit.report import REPORT_SUFFIXES, report_rows, summary, write_report
 from local_runtime.cli.options import at_least
 from local_runtime.cli.report import table
 from local_runtime.cli.session import CommandError, Session
 
-CANNOT_AUDIT = 2
+DRIFT, CANNOT_AUDIT, UNDETERMINED = 1, 2, 3
 DIRECTIONS = {str(status): status for status in (Status.OVER_COUNTED, Status.UNDER_COUNTED)}
 
 
@@ -47,7 +50,8 @@ def add_audit(commands: Any) -> None:
         "(2 or more full scans); --items skips the first scan but its confirmation still scans the whole "
         "table (1 to 3 full scans): the table has no index by item. Exit status 0 when nothing drifts "
         "(or all drift was repaired), 1 when something drifts or a count is malformed, 2 when the audit "
-        "could not run or finish.",
+        "could not run or finish, 3 when nothing drifts but some items changed during every confirmation "
+        "round (undetermined: rerun off-peak or with the event source mapping paused).",
     )
     audit_parser.add_argument(
         "--segments", type=at_least(1), default=4, help="parallel scan segments (default: %(default)s)"
@@ -71,6 +75,8 @@ def add_audit(commands: Any) -> None:
 
 def run_audit(session: Session) -> int:
     args = session.args
+    if args.only and not args.repair:
+        raise CommandError("--only chooses what --repair repairs: add --repair, or drop --only")
     request = AuditRequest(
         segments=args.segments,
         item_ids=sorted({part.strip() for part in args.items.split(",") if part.strip()})
@@ -103,9 +109,18 @@ def run_audit(session: Session) -> int:
         result = audit(service, client, request, scan)
     _print(result)
     if args.output:
-        write_report(result, args.output)
+        try:
+            write_report(result, args.output)
+        except OSError as error:
+            raise CommandError(
+                f"could not write the report {args.output}: {error.strerror or error}"
+            ) from None
         print(f"\nreport: {args.output}")
-    return 1 if result.left_drifting else 0
+    if result.lease_lost:
+        raise CommandError(str(LeaseLost()))
+    if result.left_drifting:
+        return DRIFT
+    return UNDETERMINED if result.undetermined else 0
 
 
 def _print(result: AuditResult) -> None:
@@ -143,4 +158,9 @@ def _report_path(text: str) -> Path:
     path = Path(text)
     if path.suffix not in REPORT_SUFFIXES:
         raise argparse.ArgumentTypeError(f"the report is .json or .csv, got {text!r}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"the report's folder {str(folder)!r} does not exist")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the report {text!r} cannot be written (permission denied)")
     return path

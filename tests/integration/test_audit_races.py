@@ -35,7 +35,7 @@ def test_a_share_landing_before_the_conditional_write_is_kept_and_left_for_the_n
     set_count(share_table, 5)
     service = DynamoDBService(share_table.name)
 
-    with before_send(service.table.meta.client, once_before("UpdateItem", lambda: item_shares(1))):
+    with before_send(service.table.meta.client, once_before("TransactWriteItems", lambda: item_shares(1))):
         first = run_audit(service, repair=True)
 
     assert [(row.finding.shared_count, row.finding.ledger_count, row.outcome) for row in first.rows] == [
@@ -63,7 +63,7 @@ def test_a_share_landing_while_the_ledger_is_counted_is_neither_drift_nor_writte
         result = run_audit(service, client, item_ids=[ITEM], repair=True)
 
     assert result.rows == []
-    assert requests.by_operation["UpdateItem"] == 0
+    assert requests.by_operation["TransactWriteItems"] == 0
     assert count_of(share_table) == ledger_of(share_table) == 4
 
 
@@ -84,7 +84,7 @@ def test_a_second_repair_cannot_run_while_the_first_one_holds_the_lease(
         refused.append(held.value)
         item_shares(2)
 
-    with before_send(first.table.meta.client, once_before("UpdateItem", meanwhile)):
+    with before_send(first.table.meta.client, once_before("TransactWriteItems", meanwhile)):
         result = run_audit(first, repair=True)
 
     assert refused
