@@ -39,7 +39,10 @@ class RunningProcess:
     """A command left running, its standard output and error read line by line on threads of their
     own: a test waits for a line it printed before it acts (sends a signal), instead of sleeping."""
 
-    def __init__(self, command: list[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, command: list[str], env: Mapping[str, str] | None = None, stdout_lines: int | None = None
+    ) -> None:
+        """``stdout_lines``: read that many lines of standard output, then close it (``| head``)."""
         self.process = subprocess.Popen(  # the test's own command line: nothing from input
             command,
             stdout=subprocess.PIPE,
@@ -50,8 +53,11 @@ class RunningProcess:
         self._lines: dict[str, queue.Queue[str]] = {"stdout": queue.Queue(), "stderr": queue.Queue()}
         self._text: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self._readers = [
-            threading.Thread(target=self._read, args=(name, stream), daemon=True)
-            for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr))
+            threading.Thread(target=self._read, args=(name, stream, limit), daemon=True)
+            for name, stream, limit in (
+                ("stdout", self.process.stdout, stdout_lines),
+                ("stderr", self.process.stderr, None),
+            )
         ]
         for reader in self._readers:
             reader.start()
@@ -88,15 +94,21 @@ class RunningProcess:
             found.extend(level)
         return found
 
-    def _read(self, name: str, stream: IO[str] | None) -> None:
+    def _read(self, name: str, stream: IO[str] | None, limit: int | None) -> None:
         assert stream is not None
-        for line in stream:
+        for count, line in enumerate(stream, start=1):
             self._text[name].append(line)
+            if count == limit:
+                stream.close()  # before the line is handed on: a test waiting for it knows it is closed
+                self._lines[name].put(line)
+                return
             self._lines[name].put(line)
 
 
-def running_share_worker(*arguments: str, env: Mapping[str, str] | None = None) -> RunningProcess:
-    return RunningProcess([str(SHARE_WORKER), *arguments], env)
+def running_share_worker(
+    *arguments: str, env: Mapping[str, str] | None = None, stdout_lines: int | None = None
+) -> RunningProcess:
+    return RunningProcess([str(SHARE_WORKER), *arguments], env, stdout_lines)
 
 
 def running(pid: int) -> bool:

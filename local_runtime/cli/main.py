@@ -28,8 +28,9 @@ from local_runtime.aws.embedded_aws import embedded_aws
 from local_runtime.cli import dlq, invoke_command, publisher
 from local_runtime.cli.audit_command import add_audit
 from local_runtime.cli.aws_setup import explained_aws_errors, region_from_aws_region
+from local_runtime.cli.broken_pipe import BROKEN_PIPE_STATUS, quiet_stdout
 from local_runtime.cli.embedded_stack import provision_embedded
-from local_runtime.cli.interrupts import stop_on_signals
+from local_runtime.cli.interrupts import INTERRUPTED_STATUS, stop_on_signals
 from local_runtime.cli.options import (
     RUN_OPTIONS,
     CommandParser,
@@ -77,9 +78,24 @@ log = logging.getLogger("share-worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit status; 130 on a Ctrl-C that the command does not handle itself (one line,
+    no traceback), 141 when the reader of its output went away (``| head``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     check_stack_options(parser, args)
+    try:
+        status = _command(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe fails this flush
+    except BrokenPipeError:
+        quiet_stdout()
+        return BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        print("share-worker: interrupted", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    return status
+
+
+def _command(args: argparse.Namespace) -> int:
     command: Callable[[Session], int] = args.run_command
     session = Session(args)
     with (

@@ -51,7 +51,10 @@ class TelemetryStream(io.TextIOBase):
     """A stand-in for standard output that counts the metrics of every EMF line written to it and
     writes every line on to ``echo`` (as it came: log records and EMF blobs), or drops them.
 
-    Invocations end on threads of their own, hence the lock; a line is read once it is complete.
+    Invocations end on threads of their own, hence the lock; a line is read once it is complete. The
+    echo is written from within an invocation's handling: once it fails (``run --logs | head -1``
+    closed the pipe), echoing stops and the metrics are still counted; an error there would fail the
+    batch, and every later one, and send good messages to the DLQ.
     """
 
     def __init__(self, echo: TextIO | None) -> None:
@@ -69,11 +72,16 @@ class TelemetryStream(io.TextIOBase):
             *lines, self._partial = (self._partial + text).split("\n")
             for line in lines:
                 self._read(line)
+            if lines:
+                self.flush()  # as they come: a pipe's buffer would hold them back
         return len(text)
 
     def flush(self) -> None:
         if self._echo:
-            self._echo.flush()
+            try:
+                self._echo.flush()
+            except OSError:
+                self._echo = None
 
     @contextlib.contextmanager
     def as_stdout(self) -> Iterator[TelemetryStream]:
@@ -90,7 +98,10 @@ class TelemetryStream(io.TextIOBase):
         for blob in _json_lines(line):
             log_record(blob, self.metrics)
         if self._echo:
-            self._echo.write(line + "\n")
+            try:
+                self._echo.write(line + "\n")
+            except OSError:
+                self._echo = None
 
 
 def log_record(blob: dict[str, Any], metrics: Counter[str]) -> dict[str, Any] | None:
